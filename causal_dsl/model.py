@@ -238,10 +238,50 @@ class Study:
         return g
 
     def summary(self) -> str:
-        """The one-screen overview that ``causal check`` prints."""
-        from .report import study_summary
+        r"""The one-screen overview that ``causal check`` prints.
 
-        return study_summary(self)
+        >>> import causal_dsl
+        >>> print(causal_dsl.parse('var x: binary\nvar y: count\nlatent u\nu -> {x, y}\n'
+        ...                        'x -> y\nquery q: ate(x -> y)\n').summary())
+        study: (untitled)
+        variables: 3 (2 observed, 1 latent)
+          binary       x
+          count        y
+          latent       u
+        arrows: 3 directed, 0 bidirected
+        queries: 1
+          q: ate(x -> y)
+        data: none bound
+        """
+        lines = [f"study: {self.title or '(untitled)'}"]
+        lines.append(
+            f"variables: {len(self.variables)} ({len(self.observed)} observed, "
+            f"{len(self.latents)} latent)"
+        )
+        groups: dict[str, list[str]] = {}
+        for v in self.variables:
+            kind = ("latent, invariant" if v.invariant else "latent") if v.latent else str(v.type)
+            groups.setdefault(kind, []).append(v.name)
+        for kind, names in groups.items():
+            shown = ", ".join(names[:12]) + (f", … ({len(names) - 12} more)" if len(names) > 12
+                                             else "")
+            lines.append(f"  {kind:<18} {shown}")
+        lines.append(
+            f"arrows: {len(self.directed_edges)} directed, {len(self.bidirected_edges)} bidirected"
+        )
+        lines.append(f"queries: {len(self.queries)}")
+        for q in self.queries[:20]:
+            extra = f" using {q.method}" if q.method.name != "auto" else ""
+            lines.append(f"  {q}{extra}")
+        if len(self.queries) > 20:
+            lines.append(f"  … ({len(self.queries) - 20} more)")
+        if self.data is None:
+            lines.append("data: none bound")
+        else:
+            panel = f" (panel: unit = {self.data.unit}, time = {self.data.time})" \
+                if self.data.is_panel else ""
+            lines.append(f"data: {self.data.source}{panel}")
+        return "\n".join(lines)
 
     # --- identification (causal_dsl.identify) ---------------------------------------------
     def _graph(self) -> Any:

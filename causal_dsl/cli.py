@@ -1,0 +1,160 @@
+"""The ``causal`` command: a thin layer over the public API.
+
+In: command-line arguments. Out: text, Markdown or JSON on stdout, diagnostics on stderr, and an
+exit code: 0 success, 1 problems found in the input, 2 bad usage. Only `CausalError` is caught
+and rendered; any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__, load
+from .errors import CausalError
+from .model import Study
+
+FORMATS = click.Choice(["text", "json"])
+
+
+def fail(error: CausalError, fmt: str = "text", path: str | None = None) -> NoReturn:
+    """Print a `CausalError` (as text on stderr, or JSON on stdout) and exit 1."""
+    if fmt == "json":
+        click.echo(json.dumps({"ok": False, "path": path, "diagnostics": error.to_json()},
+                              indent=2))
+    else:
+        click.echo(error.render(), err=True)
+    sys.exit(1)
+
+
+def load_or_fail(path: str, fmt: str = "text") -> Study:
+    try:
+        return load(path)
+    except CausalError as error:
+        fail(error, fmt, path)
+
+
+def guarded(fmt_arg: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Turn a `CausalError` escaping a verb into rendered diagnostics and exit status 1."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        import functools
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except CausalError as error:
+                fmt = kwargs.get(fmt_arg, "text") if fmt_arg else "text"
+                fail(error, "json" if fmt == "json" else "text")
+
+        return wrapper
+
+    return decorate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="causal")
+def main() -> None:
+    """Write a causal study as text; check, identify, estimate, render and review it.
+
+    \b
+    A study is a .causal file: variables, the arrows of the DAG you believe, the dataset it
+    binds to, and the queries you ask. Start with `causal check FILE`.
+    Exit status: 0 ok, 1 problems in the input, 2 bad usage.
+    """
+
+
+# --- check ------------------------------------------------------------------------------------
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
+              help="text for people; json (on stdout) for editors and CI.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing for files without problems.")
+def check(files: tuple[str, ...], fmt: str, quiet: bool) -> None:
+    """Parse and check FILES; print a summary of each, or every problem found.
+
+    \b
+    Checks: syntax, declarations, unknown names (with suggestions), duplicate or
+    self-pointing arrows, cycles, queries on latent variables, estimands, methods and their
+    options, and that the bound data file exists. Exits 1 if any file has a problem.
+    """
+    results = []
+    failed = False
+    for path in files:
+        try:
+            study = load(path)
+        except CausalError as error:
+            failed = True
+            results.append({"path": path, "ok": False, "diagnostics": error.to_json()})
+            if fmt == "text":
+                click.echo(error.render(), err=True)
+            continue
+        results.append({"path": path, "ok": True, "diagnostics": []})
+        if fmt == "text" and not quiet:
+            if len(files) > 1:
+                click.echo(f"== {path}")
+            click.echo(study.summary())
+            click.echo(f"ok: {path} is well formed")
+    if fmt == "json":
+        click.echo(json.dumps({"ok": not failed, "files": results}, indent=2))
+    sys.exit(1 if failed else 0)
+
+
+# --- import / export (DAGitty) ------------------------------------------------------------------
+@main.group("import")
+def import_() -> None:
+    """Convert a model from another tool into a .causal file (printed on stdout)."""
+
+
+@import_.command("dagitty")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@guarded()
+def import_dagitty(file: str) -> None:
+    """Convert a DAGitty model (dag { x [exposure] y [outcome] ... }) to .causal syntax.
+
+    The exposure/outcome pair becomes a query; latent variables stay latent; `pos`
+    attributes are dropped. Variable types are not in DAGitty: they default to continuous
+    (binary for the exposure is not assumed) — review them after importing.
+    """
+    from .dagitty import from_dagitty
+
+    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    click.echo(from_dagitty(text, None if file == "-" else file), nl=False)
+
+
+@main.group("export")
+def export() -> None:
+    """Convert a .causal file into another tool's format (printed on stdout)."""
+
+
+@export.command("dagitty")
+@click.argument("file", type=click.Path(dir_okay=False))
+@guarded()
+def export_dagitty(file: str) -> None:
+    """Print FILE's DAG in DAGitty's model syntax (paste it into dagitty.net)."""
+    from .dagitty import to_dagitty
+
+    click.echo(to_dagitty(load_or_fail(file)), nl=False)
+
+
+# --- identify (graph engine) -------------------------------------------------------------------
+# (section: identify)
+
+# --- run (planner and estimators) --------------------------------------------------------------
+# (section: run)
+
+# --- render / report ------------------------------------------------------------------------------
+# (section: render)
+
+# --- fmt / diff / lint ---------------------------------------------------------------------------
+# (section: review)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

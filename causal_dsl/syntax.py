@@ -1,0 +1,559 @@
+"""Text → syntax tree: the `.causal` grammar run through Lark's LALR parser.
+
+In: source text (and the path it came from). Out: a `SyntaxFile`, a list of statements exactly as
+written (names, strings, option values, each with its span) plus the comments, so that the
+formatter can reprint a file without losing anything. Nothing is resolved or checked here; that is
+`causal_dsl.build`'s job. Raises `ParseError` (codes E1xx) listing every statement that does not
+parse: after an error the offending line is blanked and parsing starts again, so one run reports
+all broken lines, not only the first.
+
+The grammar lives in ``grammar/causal.lark`` (shipped inside the wheel as
+``causal_dsl/grammar/causal.lark``).
+"""
+
+from __future__ import annotations
+
+import functools
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from .errors import Diagnostic, ParseError, Span
+
+MAX_SYNTAX_ERRORS = 50
+
+
+# --- the syntax tree ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Ident:
+    """A name as written; `text` has backquotes removed."""
+
+    text: str
+    span: Span = field(compare=False, repr=False)
+    quoted: bool = field(default=False, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """An option value or a level: kind is "string", "number", "name" or "set"."""
+
+    kind: str
+    value: Any  # str, int, float, or tuple[Ident, ...] for a set
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    key: Ident
+    value: Value
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StudyStmt:
+    title: str
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DataStmt:
+    source: str
+    panel: tuple[Option, ...] | None
+    span: Span = field(compare=False, repr=False)
+    source_span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class VarStmt:
+    name: Ident
+    type_name: Ident
+    levels: tuple[Value, ...] | None
+    column: str | None
+    label: str | None
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LatentStmt:
+    name: Ident
+    invariant: bool
+    label: str | None
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One side of an arrow: a single name or a ``{group}``."""
+
+    names: tuple[Ident, ...]
+    group: bool
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ArrowStmt:
+    """``a -> {b, c} <-> d``: `ops[i]` ("->", "<-" or "<->") joins `terms[i]` and `terms[i+1]`."""
+
+    terms: tuple[Term, ...]
+    ops: tuple[str, ...]
+    span: Span = field(compare=False, repr=False)
+    op_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SetClause:
+    """``adjusting {..}``, ``adjust for {..}`` or ``never adjust for {..}``."""
+
+    kind: str  # "adjusting" | "adjust_for" | "never_adjust_for"
+    names: tuple[Ident, ...]
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UsingClause:
+    method: Ident
+    options: tuple[Option, ...] | None
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryStmt:
+    name: Ident
+    estimand: Ident
+    treatment: Ident
+    outcome: Ident
+    clauses: tuple[SetClause | UsingClause, ...]
+    span: Span = field(compare=False, repr=False)
+
+
+Statement = StudyStmt | DataStmt | VarStmt | LatentStmt | ArrowStmt | QueryStmt
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    text: str  # including the leading '#'
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxFile:
+    path: str | None
+    text: str
+    statements: tuple[Statement, ...]
+    comments: tuple[Comment, ...]
+
+
+# --- the parser --------------------------------------------------------------------------------
+def grammar_path() -> Path:
+    """Where the grammar is: inside the installed package, else at the repository root."""
+    packaged = Path(__file__).with_name("grammar") / "causal.lark"
+    if packaged.exists():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "grammar" / "causal.lark"
+
+
+# Comments are ignored by the grammar but collected through a lexer callback, for the formatter.
+_COMMENT_SINK: ContextVar[list[Token] | None] = ContextVar("comment_sink", default=None)
+
+
+def _collect_comment(token: Token) -> Token:
+    sink = _COMMENT_SINK.get()
+    if sink is not None:
+        sink.append(token)
+    return token
+
+
+@functools.cache
+def _parser() -> Lark:
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=False,
+        maybe_placeholders=True,
+        cache=True,
+        lexer_callbacks={"COMMENT": _collect_comment},
+    )
+
+
+def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
+    """Parse `text` into a syntax tree, reporting every line that does not parse.
+
+    >>> tree = parse_syntax('var x: binary "Exposed"  # note\\nx -> y\\n')
+    >>> [type(s).__name__ for s in tree.statements], tree.comments[0].text
+    (['VarStmt', 'ArrowStmt'], '# note')
+    """
+    if not isinstance(text, str):
+        raise TypeError("parse_syntax expects text (str)")
+    # Statements end at a newline; a file that lacks the last one is still complete.
+    work = text if text.endswith("\n") else text + "\n"
+    diagnostics: list[Diagnostic] = []
+    lines = work.split("\n")
+    for _attempt in range(MAX_SYNTAX_ERRORS + 1):
+        comments: list[Token] = []
+        try:
+            token = _COMMENT_SINK.set(comments)
+            try:
+                tree = _parser().parse(work)
+            finally:
+                _COMMENT_SINK.reset(token)
+        except UnexpectedInput as error:
+            diagnostic, line_no = _diagnose(error, work, path)
+            diagnostics.append(diagnostic)
+            if line_no < 1 or line_no > len(lines) or lines[line_no - 1].strip() == "":
+                break
+            # Blank the broken line (keeping its length so positions elsewhere stay right).
+            lines[line_no - 1] = " " * len(lines[line_no - 1])
+            work = "\n".join(lines)
+            continue
+        if diagnostics:
+            break
+        statements = _ToSyntax(path).transform(tree)
+        return SyntaxFile(
+            path=path,
+            text=text,
+            statements=tuple(statements),
+            comments=tuple(Comment(str(t), _span(t, path)) for t in comments),
+        )
+    diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
+    raise ParseError(diagnostics, {path: text})
+
+
+# --- Lark tree → syntax dataclasses --------------------------------------------------------------
+def _span(token: Token, path: str | None) -> Span:
+    line, column = token.line or 1, token.column or 1
+    return Span(path, line, column, token.end_line or line, token.end_column or column + 1)
+
+
+def _unquote_string(raw: str) -> str:
+    """Decode a "..." literal: \\" \\\\ \\n \\t \\r \\uXXXX; any other escape is kept as written.
+
+    >>> _unquote_string(r'"a \\"b\\" \\u00e9"')
+    'a "b" é'
+    """
+    body = raw[1:-1]
+    out: list[str] = []
+    i = 0
+    simple = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/"}
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\" or i + 1 >= len(body):
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in simple:
+            out.append(simple[nxt])
+            i += 2
+        elif nxt == "u" and _is_hex(body[i + 2 : i + 6]):
+            out.append(chr(int(body[i + 2 : i + 6], 16)))
+            i += 6
+        else:
+            out.append(ch + nxt)
+            i += 2
+    return "".join(out)
+
+
+def _is_hex(s: str) -> bool:
+    return len(s) == 4 and all(c in "0123456789abcdefABCDEF" for c in s)
+
+
+def _number(raw: str) -> int | float:
+    try:
+        return int(raw)
+    except ValueError:
+        return float(raw)
+
+
+class _ToSyntax(Transformer):
+    """Turns Lark's tree into the dataclasses above; spans come from the tokens themselves."""
+
+    def __init__(self, path: str | None) -> None:
+        super().__init__(visit_tokens=False)
+        self.path = path
+
+    def _ident(self, token: Token) -> Ident:
+        quoted = token.type == "QUOTED_NAME"
+        return Ident(str(token)[1:-1] if quoted else str(token), _span(token, self.path), quoted)
+
+    def _value(self, item: Any) -> Value:
+        if isinstance(item, Value):
+            return item
+        span = _span(item, self.path)
+        if item.type == "STRING":
+            return Value("string", _unquote_string(str(item)), span)
+        if item.type == "NUMBER":
+            return Value("number", _number(str(item)), span)
+        return Value("name", self._ident(item).text, span)
+
+    def start(self, items: list[Any]) -> list[Statement]:
+        return [s for s in items if s is not None]
+
+    def study(self, items: list[Token]) -> StudyStmt:
+        (title,) = items
+        return StudyStmt(_unquote_string(str(title)), _span(title, self.path))
+
+    def data(self, items: list[Any]) -> DataStmt:
+        source, panel = items
+        span = _span(source, self.path)
+        if panel is not None:
+            span = span.cover(panel[1])
+        return DataStmt(
+            _unquote_string(str(source)),
+            panel[0] if panel is not None else None,
+            span,
+            _span(source, self.path),
+        )
+
+    def panel(self, items: list[Any]) -> tuple[tuple[Option, ...], Span]:
+        options = tuple(o for o in items if o is not None)
+        span = options[-1].span if options else Span(self.path, 1, 1, 1, 1)
+        return options, span
+
+    def var_decl(self, items: list[Any]) -> VarStmt:
+        name, type_name, levels, alias, label = items
+        ident = self._ident(name)
+        span = ident.span.cover(_span(type_name, self.path))
+        if levels is not None:
+            span = span.cover(levels[1])
+        if alias is not None:
+            span = span.cover(alias[1])
+        if label is not None:
+            span = span.cover(_span(label, self.path))
+        return VarStmt(
+            name=ident,
+            type_name=self._ident(type_name),
+            levels=levels[0] if levels is not None else None,
+            column=alias[0] if alias is not None else None,
+            label=_unquote_string(str(label)) if label is not None else None,
+            span=span,
+        )
+
+    def levels(self, items: list[Any]) -> tuple[tuple[Value, ...], Span]:
+        values = tuple(self._value(i) for i in items if i is not None)
+        span = values[-1].span if values else Span(self.path, 1, 1, 1, 1)
+        return values, span
+
+    def alias(self, items: list[Token]) -> tuple[str, Span]:
+        (column,) = items
+        return _unquote_string(str(column)), _span(column, self.path)
+
+    def latent_decl(self, items: list[Any]) -> LatentStmt:
+        name, invariant, label = items
+        ident = self._ident(name)
+        span = ident.span
+        for token in (invariant, label):
+            if token is not None:
+                span = span.cover(_span(token, self.path))
+        return LatentStmt(
+            ident,
+            invariant is not None,
+            _unquote_string(str(label)) if label is not None else None,
+            span,
+        )
+
+    def arrows(self, items: list[Any]) -> ArrowStmt:
+        terms = tuple(self._term(i) for i in items[0::2])
+        ops = items[1::2]
+        return ArrowStmt(
+            terms,
+            tuple(str(o) for o in ops),
+            terms[0].span.cover(terms[-1].span),
+            tuple(_span(o, self.path) for o in ops),
+        )
+
+    def _term(self, item: Any) -> Term:
+        if isinstance(item, Term):
+            return item
+        ident = self._ident(item)
+        return Term((ident,), False, ident.span)
+
+    def group(self, items: list[Token]) -> Term:
+        names = tuple(self._ident(t) for t in items if t is not None)
+        # Widen by one column each side to cover the braces.
+        first, last = names[0].span, names[-1].span
+        span = Span(self.path, first.line, max(1, first.column - 1), last.end_line,
+                    last.end_column + 1)
+        return Term(names, True, span)
+
+    def query(self, items: list[Any]) -> QueryStmt:
+        name, estimand, treatment, _arrow, outcome, *clauses = items
+        ident = self._ident(name)
+        span = ident.span.cover(_span(outcome, self.path))
+        for clause in clauses:
+            span = span.cover(clause.span)
+        return QueryStmt(
+            ident,
+            self._ident(estimand),
+            self._ident(treatment),
+            self._ident(outcome),
+            tuple(clauses),
+            span,
+        )
+
+    def nameset(self, items: list[Any]) -> Value:
+        names = tuple(self._ident(t) for t in items if t is not None)
+        span = names[0].span.cover(names[-1].span) if names else Span(self.path, 1, 1, 1, 1)
+        return Value("set", names, span)
+
+    def _set_clause(self, kind: str, items: list[Any]) -> SetClause:
+        (nameset,) = items
+        return SetClause(kind, nameset.value, nameset.span)
+
+    def adjusting(self, items: list[Any]) -> SetClause:
+        return self._set_clause("adjusting", items)
+
+    def adjust_for(self, items: list[Any]) -> SetClause:
+        return self._set_clause("adjust_for", items)
+
+    def never_adjust_for(self, items: list[Any]) -> SetClause:
+        return self._set_clause("never_adjust_for", items)
+
+    def using(self, items: list[Any]) -> UsingClause:
+        method, options = items
+        ident = self._ident(method)
+        span = ident.span
+        if options is not None and options:
+            span = span.cover(options[-1].span)
+        return UsingClause(ident, options, span)
+
+    def options(self, items: list[Any]) -> tuple[Option, ...]:
+        return tuple(o for o in items if o is not None)
+
+    def option(self, items: list[Any]) -> Option:
+        key, value = items
+        ident = self._ident(key)
+        val = self._value(value)
+        return Option(ident, val, ident.span.cover(val.span))
+
+
+# --- syntax errors -------------------------------------------------------------------------------
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "QUOTED_NAME": "a `quoted name`",
+    "STRING": 'a "string"',
+    "NUMBER": "a number",
+    "_NL": "the end of the line",
+    "$END": "the end of the file",
+    "ARROW": "'->'",
+    "BIARROW": "'<->'",
+    "BACKARROW": "'<-'",
+    "INVARIANT": "'invariant'",
+    "COLON": "':'",
+    "COMMA": "','",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "EQUAL": "'='",
+}
+_KEYWORDS = ("study", "data", "var", "latent", "query", "panel", "as", "invariant", "adjusting",
+             "adjust", "for", "never", "using")
+
+
+def _describe_expected(expected: set[str]) -> str:
+    words = []
+    for name in sorted(expected):
+        if name in _TERMINAL_WORDS:
+            words.append(_TERMINAL_WORDS[name])
+        elif name.isupper() and name.lower() in _KEYWORDS:
+            words.append(f"'{name.lower()}'")
+        elif not name.startswith("__"):
+            words.append(name.lower())
+    words = sorted(set(words))
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "_NL":
+        return "end of line"
+    if token.type == "$END":
+        return "end of file"
+    return f"'{token}'"
+
+
+def _diagnose(error: UnexpectedInput, text: str, path: str | None) -> tuple[Diagnostic, int]:
+    """Turn Lark's exception into a diagnostic; also return the line to blank for recovery."""
+    line = getattr(error, "line", 1) or 1
+    column = getattr(error, "column", 1) or 1
+    help_text: str | None = None
+    if isinstance(error, UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        span = Span(path, line, column, line, column + 1)
+        if char == '"':
+            rest = text[error.pos_in_stream :].split("\n", 1)[0]
+            span = Span(path, line, column, line, column + len(rest))
+            return Diagnostic(
+                "E102", "unterminated string", span,
+                help='close the string with " on the same line (write \\" for a quote inside it)',
+            ), line
+        if char == "`":
+            return Diagnostic(
+                "E102", "unterminated quoted name", span,
+                help="close the name with a backquote ` on the same line",
+            ), line
+        expected = _describe_expected(set(error.allowed or ()))
+        message = f"unexpected character {char!r}"
+        if char in ";":
+            help_text = "statements end at the end of a line; no ';' is needed"
+        elif expected:
+            help_text = f"expected {expected}"
+        return Diagnostic("E101", message, span, help=help_text), line
+    if isinstance(error, UnexpectedToken):
+        token = error.token
+        if token.type == "$END":
+            span = Span(path, line, column, line, column + 1)
+            expected = _describe_expected(set(error.expected))
+            return Diagnostic(
+                "E103", "unexpected end of file", span,
+                help=f"expected {expected}" if expected else None,
+            ), line
+        width = max(1, len(str(token))) if token.type != "_NL" else 1
+        span = Span(path, token.line or line, token.column or column, token.line or line,
+                    (token.column or column) + width)
+        expected = _describe_expected(_accepted(error))
+        previous = _previous_token(error)
+        if previous is not None and str(previous) in _KEYWORDS and token.type in (
+            "ARROW", "BIARROW", "BACKARROW", "_NL"
+        ):
+            help_text = (
+                f"'{previous}' is a keyword; to use it as a variable name, write it in "
+                f"backquotes: `{previous}`"
+            )
+            span = _span(previous, path)
+        elif token.type in ("NAME",) and str(token) in _KEYWORDS:
+            help_text = f"'{token}' is a keyword here; write `{token}` to use it as a name"
+        elif expected:
+            help_text = f"expected {expected}"
+        message = f"unexpected {_describe_token(token)}"
+        return Diagnostic("E104", message, span, help=help_text), span.line
+    return Diagnostic("E100", str(error).split("\n")[0], Span(path, line, column, line,
+                                                                column + 1)), line
+
+
+def _accepted(error: UnexpectedToken) -> set[str]:
+    """The terminals the parser would take here (more exact than the lexer's own list)."""
+    interactive = getattr(error, "interactive_parser", None)
+    if interactive is not None:
+        try:
+            return set(interactive.accepts())
+        except Exception:  # a hint is not worth a crash: fall back to Lark's list
+            pass
+    return set(error.expected)
+
+
+def _previous_token(error: UnexpectedToken) -> Token | None:
+    state = getattr(error, "state", None)
+    stack = getattr(state, "value_stack", None) if state is not None else None
+    if stack:
+        last = stack[-1]
+        if isinstance(last, Token):
+            return last
+    return None
