@@ -17,14 +17,16 @@ import difflib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Severity = Literal["error", "warning", "note"]
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """A region of a source file: 1-based line and column, end column exclusive.
+
+    A named tuple rather than a dataclass: a large study creates hundreds of thousands of them,
+    and a tuple is three times cheaper to build.
 
     >>> Span("s.causal", 3, 5, 3, 9)
     Span(path='s.causal', line=3, column=5, end_line=3, end_column=9)
@@ -41,9 +43,11 @@ class Span:
 
     def cover(self, other: Span) -> Span:
         """The smallest span containing both (used for a statement built from its parts)."""
-        start = min((self.line, self.column), (other.line, other.column))
-        end = max((self.end_line, self.end_column), (other.end_line, other.end_column))
-        return Span(self.path, start[0], start[1], end[0], end[1])
+        if (other.line, other.column) < (self.line, self.column):
+            self, other = other, self
+        if (other.end_line, other.end_column) < (self.end_line, self.end_column):
+            return self
+        return Span(self.path, self.line, self.column, other.end_line, other.end_column)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -168,6 +172,10 @@ class EstimationError(CausalError):
 
 class RenderError(CausalError):
     """A diagram or report could not be produced (codes E6xx)."""
+
+
+class ReviewError(CausalError):
+    """A file or revision could not be formatted, diffed or linted (codes E7xx)."""
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:

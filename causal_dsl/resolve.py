@@ -265,10 +265,31 @@ class _Resolver:
         store[key] = edge  # type: ignore[index]
 
     def _check_cycles(self, directed: dict[tuple[str, str], Edge]) -> None:
-        graph = nx.DiGraph()
-        graph.add_edges_from((a, b) for (a, b) in directed if (b, a) not in directed)
-        if nx.is_directed_acyclic_graph(graph):
+        # Kahn's algorithm on plain dicts first: building a networkx graph costs more than the
+        # whole check, and only a cyclic remainder needs networkx to name the cycles.
+        children: dict[str, list[str]] = {}
+        indegree: dict[str, int] = {}
+        for a, b in directed:
+            if (b, a) in directed:  # reported already as "arrows both ways"
+                continue
+            children.setdefault(a, []).append(b)
+            indegree[b] = indegree.get(b, 0) + 1
+            indegree.setdefault(a, 0)
+        ready = [n for n, d in indegree.items() if d == 0]
+        while ready:
+            node = ready.pop()
+            for child in children.get(node, ()):
+                indegree[child] -= 1
+                if indegree[child] == 0:
+                    ready.append(child)
+        remaining = {n for n, d in indegree.items() if d > 0}
+        if not remaining:
             return
+        graph = nx.DiGraph()
+        graph.add_edges_from(
+            (a, b) for (a, b) in directed
+            if a in remaining and b in remaining and (b, a) not in directed
+        )
         for component in nx.strongly_connected_components(graph):
             if len(component) < 2:
                 continue

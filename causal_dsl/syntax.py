@@ -14,16 +14,14 @@ The grammar lives in ``grammar/causal.lark`` (shipped inside the wheel as
 from __future__ import annotations
 
 import functools
-from contextvars import ContextVar
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Tree, UnexpectedToken
 
 from .errors import Diagnostic, ParseError, Span
-
-MAX_SYNTAX_ERRORS = 50
 
 
 # --- the syntax tree ---------------------------------------------------------------------------
@@ -155,28 +153,130 @@ def grammar_path() -> Path:
     return Path(__file__).resolve().parent.parent / "grammar" / "causal.lark"
 
 
-# Comments are ignored by the grammar but collected through a lexer callback, for the formatter.
-_COMMENT_SINK: ContextVar[list[Token] | None] = ContextVar("comment_sink", default=None)
+class _Tok(NamedTuple):
+    """A token of one line; cheaper than Lark's `Token`, which is built only to feed the parser."""
+
+    type: str
+    value: str
+    line: int
+    column: int
+    end_column: int
+
+    @property
+    def end_line(self) -> int:
+        return self.line
+
+    def __str__(self) -> str:
+        return self.value
 
 
-def _collect_comment(token: Token) -> Token:
-    sink = _COMMENT_SINK.get()
-    if sink is not None:
-        sink.append(token)
-    return token
+class _Grammar:
+    """The Lark LALR parser plus a lexer and a shape cache derived from the same grammar.
+
+    Statements end at a newline and the start rule is a plain sequence of them, so a file
+    parses exactly when each of its lines does, and LALR's answer for a line depends only on
+    the sequence of terminal types. The first line of each shape (e.g. ``NAME ARROW NAME``) is
+    run through Lark's parser; its tree, with tokens replaced by their positions, is cached and
+    reused for every later line of the same shape. A 40,000-line study has a handful of shapes.
+    """
+
+    def __init__(self) -> None:
+        self.lark = Lark(
+            grammar_path().read_text(encoding="utf-8"),
+            parser="lalr",
+            lexer="contextual",
+            maybe_placeholders=True,
+            cache=True,
+        )
+        terminals = self.lark.terminals
+        name_re = next(t for t in terminals if t.name == "NAME").pattern.to_regexp()
+        # Keywords are the string terminals that a NAME also matches ("data", "var", ...):
+        # like Lark's contextual lexer, a word is a keyword only where the parser takes one.
+        self.keywords: dict[str, str] = {
+            t.pattern.value: t.name
+            for t in terminals
+            if t.pattern.type == "str" and re.fullmatch(name_re, t.pattern.value)
+        }
+        lexed = [t for t in terminals if t.pattern.value not in self.keywords]
+        # Lark's own order for its basic lexer: priority, then longest possible match.
+        lexed.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value),
+                                  t.name))
+        self.token_re = re.compile(
+            "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in lexed)
+        )
+        self.ignored = frozenset(self.lark.lexer_conf.ignore)
+        self.shapes: dict[tuple[str, ...], Any] = {}
+
+    def parse_line(self, toks: list[_Tok]) -> tuple[Any, list[_Tok]]:
+        """The template tree of one line, and the tokens with keywords told apart from names."""
+        key = tuple(t.value if t.type == "NAME" and t.value in self.keywords else t.type
+                    for t in toks)
+        cached = self.shapes.get(key)
+        if cached is None:
+            cached = self.shapes[key] = self._parse_shape(toks)
+        template, types = cached
+        if types is not None:
+            toks = [
+                t if k == t.type else _Tok(k, t.value, t.line, t.column, t.end_column)
+                for t, k in zip(toks, types, strict=True)
+            ]
+        return template, toks
+
+    def _parse_shape(self, toks: list[_Tok]) -> tuple[Any, tuple[str, ...] | None]:
+        interactive = self.lark.parse_interactive("")
+        last = toks[-1]
+        end_of_line = _Tok("_NL", "\n", last.line, last.end_column, last.end_column + 1)
+        lark_tokens = self._feed(interactive, [*toks, end_of_line])
+        tree = interactive.feed_eof()
+        index = {id(t): i for i, t in enumerate(lark_tokens)}
+        statement = tree.children[0] if tree.children else None
+        types = tuple(t.type for t in lark_tokens[:-1])
+        changed = types != tuple(t.type for t in toks)
+        return _template(statement, index), (types if changed else None)
+
+    def _feed(self, interactive: Any, toks: list[_Tok]) -> list[Token]:
+        """Feed `toks` to the parser, telling keywords from names as the contextual lexer does.
+        On a syntax error, attach a parser positioned just before the bad token so that the
+        message can list exactly what the grammar takes there."""
+        fed: list[Token] = []
+        for tok in toks:
+            kind = tok.type
+            if kind == "NAME" and tok.value in self.keywords:
+                keyword = self.keywords[tok.value]
+                if keyword in interactive.choices():
+                    kind = keyword
+            token = Token(kind, tok.value, 0, tok.line, tok.column, tok.line, tok.end_column)
+            try:
+                interactive.feed_token(token)
+            except UnexpectedToken as error:
+                before = self.lark.parse_interactive("")
+                for previous in fed:
+                    before.feed_token(previous)
+                error.interactive_parser = before
+                raise
+            fed.append(token)
+        return fed
+
+    def expected_after(self, toks: list[_Tok]) -> set[str]:
+        """Terminals the parser takes after `toks` (for the help of a lexical error); raises
+        `UnexpectedToken` when the tokens before the bad character are already wrong."""
+        interactive = self.lark.parse_interactive("")
+        self._feed(interactive, toks)
+        return set(interactive.accepts())
+
+
+def _template(tree: Any, index: dict[int, int]) -> Any:
+    """Lark's tree with each token replaced by its position in the line: (rule, children)."""
+    if tree is None:
+        return None
+    if isinstance(tree, Tree):
+        return (str(tree.data), tuple(_template(c, index) for c in tree.children))
+    return index[id(tree)]
 
 
 @functools.cache
-def _parser() -> Lark:
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=False,
-        maybe_placeholders=True,
-        cache=True,
-        lexer_callbacks={"COMMENT": _collect_comment},
-    )
+def _grammar() -> _Grammar:
+    return _Grammar()
 
 
 def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
@@ -188,42 +288,77 @@ def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
     """
     if not isinstance(text, str):
         raise TypeError("parse_syntax expects text (str)")
-    # Statements end at a newline; a file that lacks the last one is still complete.
-    work = text if text.endswith("\n") else text + "\n"
+    grammar = _grammar()
+    builder = _ToSyntax(path)
+    statements: list[Statement] = []
+    comments: list[Comment] = []
     diagnostics: list[Diagnostic] = []
-    lines = work.split("\n")
-    for _attempt in range(MAX_SYNTAX_ERRORS + 1):
-        comments: list[Token] = []
-        try:
-            token = _COMMENT_SINK.set(comments)
-            try:
-                tree = _parser().parse(work)
-            finally:
-                _COMMENT_SINK.reset(token)
-        except UnexpectedInput as error:
-            diagnostic, line_no = _diagnose(error, work, path)
-            diagnostics.append(diagnostic)
-            if line_no < 1 or line_no > len(lines) or lines[line_no - 1].strip() == "":
-                break
-            # Blank the broken line (keeping its length so positions elsewhere stay right).
-            lines[line_no - 1] = " " * len(lines[line_no - 1])
-            work = "\n".join(lines)
+    line_toks: list[_Tok] = []
+    line, line_start = 1, 0
+    broken_line = 0  # a line with a lexical error is skipped whole
+    ignored = grammar.ignored
+    source = text if text.endswith("\n") else text + "\n"
+    position = 0
+    end = len(source)
+    match = grammar.token_re.match
+    while position < end:
+        m = match(source, position)
+        if m is None:
+            if broken_line != line:
+                try:
+                    expected = grammar.expected_after(line_toks)
+                except UnexpectedToken as error:
+                    diagnostics.append(_diagnose(error, source, path))
+                else:
+                    diagnostics.append(
+                        _lexical_error(source, position, line, line_start, path, expected)
+                    )
+                broken_line = line
+            line_toks = []
+            position = source.find("\n", position)
             continue
-        if diagnostics:
-            break
-        statements = _ToSyntax(path).transform(tree)
-        return SyntaxFile(
-            path=path,
-            text=text,
-            statements=tuple(statements),
-            comments=tuple(Comment(str(t), _span(t, path)) for t in comments),
-        )
-    diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
-    raise ParseError(diagnostics, {path: text})
+        kind = m.lastgroup or ""
+        value = m.group()
+        column = position - line_start + 1
+        position = m.end()
+        if kind == "_NL":
+            if line_toks and broken_line != line:
+                _finish_line(grammar, builder, line_toks, statements, diagnostics, source, path)
+            line_toks = []
+            line += value.count("\n")
+            line_start = source.rfind("\n", 0, position) + 1
+        elif kind in ignored:
+            if kind == "COMMENT":
+                comments.append(Comment(value, Span(path, line, column, line,
+                                                    column + len(value))))
+        elif broken_line != line:
+            line_toks.append(_Tok(kind, value, line, column, column + len(value)))
+    if diagnostics:
+        diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
+        raise ParseError(diagnostics, {path: text})
+    return SyntaxFile(path, text, tuple(statements), tuple(comments))
+
+
+def _finish_line(
+    grammar: _Grammar,
+    builder: _ToSyntax,
+    toks: list[_Tok],
+    statements: list[Statement],
+    diagnostics: list[Diagnostic],
+    source: str,
+    path: str | None,
+) -> None:
+    try:
+        template, toks = grammar.parse_line(toks)
+    except UnexpectedToken as error:
+        diagnostics.append(_diagnose(error, source, path))
+        return
+    if template is not None:
+        statements.append(builder.build(template, toks))
 
 
 # --- Lark tree → syntax dataclasses --------------------------------------------------------------
-def _span(token: Token, path: str | None) -> Span:
+def _span(token: _Tok, path: str | None) -> Span:
     line, column = token.line or 1, token.column or 1
     return Span(path, line, column, token.end_line or line, token.end_column or column + 1)
 
@@ -268,12 +403,20 @@ def _number(raw: str) -> int | float:
         return float(raw)
 
 
-class _ToSyntax(Transformer):
-    """Turns Lark's tree into the dataclasses above; spans come from the tokens themselves."""
+class _ToSyntax:
+    """Turns a line's template tree into the dataclasses above; one method per grammar rule,
+    called with the rule's children as Lark's `Transformer` would. Spans come from the tokens."""
 
     def __init__(self, path: str | None) -> None:
-        super().__init__(visit_tokens=False)
         self.path = path
+
+    def build(self, template: Any, toks: list[_Tok]) -> Any:
+        if template is None:
+            return None
+        if isinstance(template, int):
+            return toks[template]
+        rule, children = template
+        return getattr(self, rule)([self.build(c, toks) for c in children])
 
     def _ident(self, token: Token) -> Ident:
         quoted = token.type == "QUOTED_NAME"
@@ -288,9 +431,6 @@ class _ToSyntax(Transformer):
         if item.type == "NUMBER":
             return Value("number", _number(str(item)), span)
         return Value("name", self._ident(item).text, span)
-
-    def start(self, items: list[Any]) -> list[Statement]:
-        return [s for s in items if s is not None]
 
     def study(self, items: list[Token]) -> StudyStmt:
         (title,) = items
@@ -479,63 +619,54 @@ def _describe_token(token: Token) -> str:
     return f"'{token}'"
 
 
-def _diagnose(error: UnexpectedInput, text: str, path: str | None) -> tuple[Diagnostic, int]:
-    """Turn Lark's exception into a diagnostic; also return the line to blank for recovery."""
-    line = getattr(error, "line", 1) or 1
-    column = getattr(error, "column", 1) or 1
+def _lexical_error(
+    text: str, position: int, line: int, line_start: int, path: str | None, expected: set[str]
+) -> Diagnostic:
+    """A character that starts no token: an unterminated string or name, or a stray symbol."""
+    column = position - line_start + 1
+    char = text[position]
+    span = Span(path, line, column, line, column + 1)
+    if char == '"':
+        rest = text[position:].split("\n", 1)[0]
+        return Diagnostic(
+            "E102", "unterminated string", Span(path, line, column, line, column + len(rest)),
+            help='close the string with " on the same line (write \\" for a quote inside it)',
+        )
+    if char == "`":
+        return Diagnostic("E102", "unterminated quoted name", span,
+                          help="close the name with a backquote ` on the same line")
+    if char == ";":
+        help_text: str | None = "statements end at the end of a line; no ';' is needed"
+    else:
+        words = _describe_expected(expected)
+        help_text = f"expected {words}" if words else None
+    return Diagnostic("E101", f"unexpected character {char!r}", span, help=help_text)
+
+
+def _diagnose(error: UnexpectedToken, text: str, path: str | None) -> Diagnostic:
+    """Turn Lark's exception for a token the grammar does not take here into a diagnostic."""
+    token = error.token
+    line = token.line or 1
+    column = token.column or 1
+    width = max(1, len(str(token))) if token.type != "_NL" else 1
+    span = Span(path, line, column, line, column + width)
+    expected = _describe_expected(_accepted(error))
+    previous = _previous_token(error)
     help_text: str | None = None
-    if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
-        span = Span(path, line, column, line, column + 1)
-        if char == '"':
-            rest = text[error.pos_in_stream :].split("\n", 1)[0]
-            span = Span(path, line, column, line, column + len(rest))
-            return Diagnostic(
-                "E102", "unterminated string", span,
-                help='close the string with " on the same line (write \\" for a quote inside it)',
-            ), line
-        if char == "`":
-            return Diagnostic(
-                "E102", "unterminated quoted name", span,
-                help="close the name with a backquote ` on the same line",
-            ), line
-        expected = _describe_expected(set(error.allowed or ()))
-        message = f"unexpected character {char!r}"
-        if char in ";":
-            help_text = "statements end at the end of a line; no ';' is needed"
-        elif expected:
-            help_text = f"expected {expected}"
-        return Diagnostic("E101", message, span, help=help_text), line
-    if isinstance(error, UnexpectedToken):
-        token = error.token
-        if token.type == "$END":
-            span = Span(path, line, column, line, column + 1)
-            expected = _describe_expected(set(error.expected))
-            return Diagnostic(
-                "E103", "unexpected end of file", span,
-                help=f"expected {expected}" if expected else None,
-            ), line
-        width = max(1, len(str(token))) if token.type != "_NL" else 1
-        span = Span(path, token.line or line, token.column or column, token.line or line,
-                    (token.column or column) + width)
-        expected = _describe_expected(_accepted(error))
-        previous = _previous_token(error)
-        if previous is not None and str(previous) in _KEYWORDS and token.type in (
-            "ARROW", "BIARROW", "BACKARROW", "_NL"
-        ):
-            help_text = (
-                f"'{previous}' is a keyword; to use it as a variable name, write it in "
-                f"backquotes: `{previous}`"
-            )
-            span = _span(previous, path)
-        elif token.type in ("NAME",) and str(token) in _KEYWORDS:
-            help_text = f"'{token}' is a keyword here; write `{token}` to use it as a name"
-        elif expected:
-            help_text = f"expected {expected}"
-        message = f"unexpected {_describe_token(token)}"
-        return Diagnostic("E104", message, span, help=help_text), span.line
-    return Diagnostic("E100", str(error).split("\n")[0], Span(path, line, column, line,
-                                                                column + 1)), line
+    if previous is not None and str(previous) in _KEYWORDS and token.type in (
+        "ARROW", "BIARROW", "BACKARROW", "_NL"
+    ):
+        help_text = (
+            f"'{previous}' is a keyword; to use it as a variable name, write it in "
+            f"backquotes: `{previous}`"
+        )
+        span = Span(path, previous.line or line, previous.column or 1, previous.line or line,
+                    (previous.column or 1) + len(str(previous)))
+    elif token.type == "NAME" and str(token) in _KEYWORDS:
+        help_text = f"'{token}' is a keyword here; write `{token}` to use it as a name"
+    elif expected:
+        help_text = f"expected {expected}"
+    return Diagnostic("E104", f"unexpected {_describe_token(token)}", span, help=help_text)
 
 
 def _accepted(error: UnexpectedToken) -> set[str]:
