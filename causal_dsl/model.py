@@ -59,6 +59,8 @@ METHOD_OPTIONS: dict[str, dict[str, tuple[type | str, str]]] = {
     "did": {
         "cluster": ("name", "column to cluster standard errors on (default: the panel unit)"),
         "event_study": (bool, "estimate leads and lags around adoption (default: when possible)"),
+        "group": ("name", "2×2 without a panel: binary variable marking the treated group"),
+        "period": ("name", "2×2 without a panel: binary variable marking the later period"),
     },
 }
 
