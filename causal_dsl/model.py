@@ -306,8 +306,9 @@ class Study:
         "all_minimal", "smallest" or "optimal" (the O-set)."""
         return self._graph().adjustment_sets(treatment, outcome, kind=kind, **kw)
 
-    def backdoor_paths(self, treatment: str, outcome: str) -> Any:
-        return self._graph().backdoor_paths(treatment, outcome)
+    def backdoor_paths(self, treatment: str, outcome: str, given: Iterable[str] = ()) -> Any:
+        """The backdoor paths of treatment -> outcome and what blocks each given `given`."""
+        return self._graph().backdoor_paths(treatment, outcome, given)
 
     def implications(self) -> Any:
         """Testable implications: minimal conditional independencies among observed variables."""
