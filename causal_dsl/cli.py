@@ -145,6 +145,30 @@ def export_dagitty(file: str) -> None:
 
 # --- identify (graph engine) -------------------------------------------------------------------
 # (section: identify)
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--query", "query", default=None, metavar="NAME",
+              help="Only this query (default: every query in the file).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout instead of text.")
+def identify(file: str, query: str | None, as_json: bool) -> None:
+    """Say whether each query's effect is identified by adjustment, and how.
+
+    \b
+    For each query: the recommended adjustment set (the optimal O-set when usable, else a
+    smallest one), the minimal sets, the backdoor paths and what blocks them, the check of
+    the query's own `adjusting` set, instruments, and in plain words why (or why not).
+    Then the testable implications of the model (conditional independencies to check in
+    the data). Long lists are cut, and the cut is reported. Exits 1 on errors.
+    """
+    from .identify import identify_report
+
+    fmt = "json" if as_json else "text"
+    study = load_or_fail(file, fmt)
+    try:
+        click.echo(identify_report(study, query, as_json=as_json))
+    except CausalError as error:
+        fail(error, fmt, file)
+
 
 # --- run (planner and estimators) --------------------------------------------------------------
 # (section: run)
