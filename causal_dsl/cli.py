@@ -221,6 +221,63 @@ def fmt_command(files: tuple[str, ...], check: bool) -> None:
     sys.exit(1 if failed or (check and changed) else 0)
 
 
+@main.command("lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--disable", "disable", multiple=True, metavar="CODES",
+              help="Codes to turn off, e.g. --disable L101,L103 (repeatable; 'all' for all).")
+@click.option("--strict", is_flag=True, help="Exit 1 when there is any warning.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
+              help="text for people; json (on stdout) for editors and CI.")
+def lint_command(files: tuple[str, ...], disable: tuple[str, ...], strict: bool,
+                 fmt: str) -> None:
+    """Warn about legal but likely mistakes in FILES (exit 0 unless --strict).
+
+    \b
+    L101 variable without arrows       L102 no directed path treatment -> outcome
+    L103 data column not declared      L104 treatment/outcome without a label
+    L105 adjustment set needs a column the data lacks
+    L106 proposed set contains a mediator
+    L107 declared column missing from the data
+    L108 latent variable confounding nothing
+    L109 proposed set contains a post-treatment variable
+    L110 duplicate query               L100 unknown code in a pragma
+    Silence one line with `# causal: disable=L101` at its end (or on the line above),
+    a whole file with `# causal: disable-file=L103`. Details: docs/review.md.
+    """
+    from .errors import CausalError
+    from .lint import _check_codes, lint_file
+
+    try:
+        _check_codes(disable)
+    except CausalError as error:
+        raise click.BadParameter(error.diagnostics[0].message + "; "
+                                 + (error.diagnostics[0].help or ""),
+                                 param_hint="--disable") from None
+    failed = warnings = 0
+    results = []
+    for path in files:
+        try:
+            study, found = lint_file(path, disable)
+        except CausalError as error:
+            failed += 1
+            results.append({"path": path, "ok": False, "diagnostics": error.to_json()})
+            if fmt == "text":
+                click.echo(error.render(), err=True)
+            continue
+        warnings += len(found)
+        results.append({"path": path, "ok": True, "diagnostics": [d.to_json() for d in found]})
+        if fmt == "text":
+            for d in found:
+                click.echo(d.render(study.source) + "\n")
+    if fmt == "json":
+        click.echo(json.dumps({"ok": not failed and not (strict and warnings), "warnings":
+                               warnings, "files": results}, indent=2))
+    else:
+        click.echo(f"{warnings} warning(s) in {len(files) - failed} file(s)"
+                   + (f"; {failed} could not be loaded" if failed else ""), err=True)
+    sys.exit(1 if failed or (strict and warnings) else 0)
+
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
