@@ -403,7 +403,7 @@ class CausalGraph:
         hidden: dict[int, tuple[int, int]] = {}
         seen_pairs: set[tuple[int, int]] = set()
         for a, b in bidirected:
-            ia, ib = sorted((index[a], index[b]))
+            ia, ib = (index[v] for v in sorted((a, b)))  # shown in alphabetical order
             if ia == ib:
                 raise GraphError(Diagnostic(
                     "E310", f"'{a} <-> {a}' joins a variable to itself",
@@ -989,7 +989,14 @@ def identify(study: Study, query: Query, assume_observed: Iterable[str] = frozen
     if ...". Raises `GraphError` (pointing at the query) for unknown names, a latent
     treatment or outcome, and impossible `adjust for` / `never adjust for` sets.
     """
-    return study._graph().identify(query, assume_observed)
+    try:
+        return study._graph().identify(query, assume_observed)
+    except GraphError as error:
+        if error.sources or study.source is None:
+            raise
+        # attach the study's text so that the diagnostic shows the line and a caret
+        sources = {d.span.path: study.source for d in error.diagnostics if d.span}
+        raise GraphError(error.diagnostics, sources) from None
 
 
 def _identify(g: CausalGraph, query: Query, assumed: frozenset[str]) -> Identification:
@@ -1137,7 +1144,10 @@ def _check_proposed(g: CausalGraph, p: _Problem, query: Query,
             notes.append(f"{name} is also listed under `never adjust for`")
     for name in sorted(query.include - query.adjusting):
         notes.append(f"`adjust for` requires {name}, which the proposed set leaves out")
-    rest = [v for v in z if v not in (p.t, p.y)]
+    # Paths are checked given the members that could be adjusted for: a forbidden or latent
+    # member is already a problem of its own, and what else is wrong is the useful news.
+    rest = [v for v in z if v not in (p.t, p.y) and not p.forb[v]
+            and (not g._latent[v] or v in assumed_ids)]
     given = sep.mask(g.n, rest)
     separated = sep.d_separated((p.t,), (p.y,), given, p.pa, p.ch, g.n)
     open_paths: list[PathStatus] = []
