@@ -55,6 +55,7 @@ METHOD_OPTIONS: dict[str, dict[str, tuple[type | str, str]]] = {
         "exact": (tuple, "variables to match exactly on, e.g. exact = {ward}"),
         "se": (str, "standard errors: abadie-imbens (default) or bootstrap"),
         "bootstrap": (int, "bootstrap replications when se = \"bootstrap\" (default 500)"),
+        "bias_adjust": (bool, "regression bias adjustment of the matches (default false)"),
     },
     "did": {
         "cluster": ("name", "column to cluster standard errors on (default: the panel unit)"),

@@ -3,7 +3,8 @@
 In: a coded estimation frame with a binary (0/1) treatment, and a `Design` with options
 ``k`` (matches per unit, default 1), ``caliper`` (maximum distance in standard deviations of the
 logit score), ``replace`` (default true), ``exact`` (variables to match exactly on),
-``se`` ("abadie-imbens" (default) or "bootstrap") and ``bootstrap`` (replications, default 500).
+``se`` ("abadie-imbens" (default) or "bootstrap"), ``bootstrap`` (replications, default 500)
+and ``bias_adjust`` (Abadie & Imbens 2011 regression bias adjustment, default false).
 
 Out: an `EstimatorResult` with the estimate, a balance table (standardized mean differences
 before and after matching, MatchIt's convention: the denominator is the standard deviation of the
@@ -247,11 +248,25 @@ class _Fit:
     reuse: dict[str, int]
 
 
+def _arm_fits(y: np.ndarray, d: np.ndarray, x: np.ndarray) -> dict[int, np.ndarray]:
+    """Predictions of a linear regression of y on x fitted within each arm (for the bias
+    adjustment): μ̂₀(X) and μ̂₁(X) for every row."""
+    xx = np.column_stack([np.ones(len(y)), x])
+    out = {}
+    for arm in (0, 1):
+        sel = d == arm
+        beta = np.linalg.lstsq(xx[sel], y[sel], rcond=None)[0]
+        out[arm] = xx @ beta
+    return out
+
+
 def _effect(
     y: np.ndarray, d: np.ndarray, score: np.ndarray, estimand: str, *, k: int,
     caliper: float | None, replace: bool, strata: np.ndarray | None, variance: bool = True,
+    x_adjust: np.ndarray | None = None,
 ) -> _Fit:
     n = len(y)
+    mu = _arm_fits(y, d, x_adjust) if x_adjust is not None else None
     arms = {"att": (1,), "atc": (0,), "ate": (1, 0)}[estimand]
     kt = np.zeros(n)  # K̃: weight as a donor
     q = np.zeros(n)  # Q: sum of squared donor weights
@@ -266,6 +281,11 @@ def _effect(
         dropped["treated" if arm == 1 else "control"] = int((~keep).sum())
         tg, dn, hs, mk = m.targets[keep], m.donors[keep], has[keep], mi[keep]
         yhat = np.where(hs, y[np.clip(dn, 0, None)], 0.0).sum(axis=1) / mk
+        if mu is not None:
+            # Abadie–Imbens (2011): move each match to the target's covariates along the
+            # regression fitted in the donors' arm, Y_j + μ̂(X_i) − μ̂(X_j)
+            m_arm = mu[1 - arm]
+            yhat += m_arm[tg] - np.where(hs, m_arm[np.clip(dn, 0, None)], 0.0).sum(axis=1) / mk
         contrib.append(y[tg] - yhat if arm == 1 else yhat - y[tg])
         w = np.where(hs, 1.0 / mk[:, None], 0.0)
         flat = dn[hs]
@@ -343,7 +363,9 @@ def _denom_text(estimand: str) -> str:
         estimand, "pooled SD sqrt((s²T + s²C)/2)")
 
 
-def _options(design: Design, n_covariates: int) -> tuple[int, float | None, bool, str, int]:
+def _options(
+    design: Design, n_covariates: int
+) -> tuple[int, float | None, bool, str, int, bool]:
     k = design.option("k", 1)
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise option_error(design, f"k = {k} is not a positive whole number",
@@ -372,7 +394,11 @@ def _options(design: Design, n_covariates: int) -> tuple[int, float | None, bool
         raise option_error(design, "matching needs at least one covariate to match on",
                            "with an empty adjustment set the difference in means is unbiased: "
                            "use ols")
-    return k, (float(caliper) if caliper is not None else None), replace, se, reps
+    adjust = design.option("bias_adjust", False)
+    if not isinstance(adjust, bool):
+        raise option_error(design, f"bias_adjust = {adjust} must be true or false",
+                           "bias_adjust = true")
+    return k, (float(caliper) if caliper is not None else None), replace, se, reps, adjust
 
 
 def estimate(
@@ -381,7 +407,7 @@ def estimate(
     """Propensity-score matching estimate of the ATT/ATC/ATE with diagnostics."""
     exact = tuple(design.option("exact", ()) or ())
     covs = tuple(design.covariates)
-    k, caliper_sd, replace, se_kind, reps = _options(design, len(covs))
+    k, caliper_sd, replace, se_kind, reps, adjust = _options(design, len(covs))
     y = numeric(frame, design.outcome)
     d = numeric(frame, design.treatment)
     x, names = design_matrix(frame, covs)
@@ -398,7 +424,7 @@ def estimate(
     sd_logit = float(logit.std(ddof=1))
     caliper = caliper_sd * sd_logit if caliper_sd is not None else None
     fit = _effect(y, d, logit, design.estimand, k=k, caliper=caliper, replace=replace,
-                  strata=strata)
+                  strata=strata, x_adjust=x if adjust else None)
     arms = {"att": "treated", "atc": "control", "ate": "treated and control"}[design.estimand]
     if fit.n_targets == 0:
         raise DataError(Diagnostic(
@@ -438,7 +464,7 @@ def estimate(
             cb = caliper_sd * float(lb.std(ddof=1)) if caliper_sd is not None else None
             draws[b] = _effect(y[ix], db, lb, design.estimand, k=k, caliper=cb,
                                replace=replace, strata=None if strata is None else strata[ix],
-                               variance=False).effect
+                               variance=False, x_adjust=x[ix] if adjust else None).effect
         se = float(np.nanstd(draws, ddof=1))
         se_text = (f"bootstrap over {reps} resamples (score and matching re-run; seed "
                    f"{design.seed}) — not valid in theory for matching with replacement "
@@ -513,6 +539,8 @@ def estimate(
         opts.append(f"caliper {caliper_sd:g} SD of the logit score")
     if exact:
         opts.append("exact on " + ", ".join(exact))
+    if adjust:
+        opts.append("regression bias adjustment (Abadie & Imbens 2011)")
     desc = (f"nearest-neighbour matching on the logit of the propensity score (logistic "
             f"regression of {design.treatment} on {', '.join(covs)}), {', '.join(opts)}")
     details = (
