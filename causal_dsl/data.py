@@ -252,9 +252,8 @@ def code_column(
             )
     else:
         levels = sorted(observed, key=_natural_key)
-    cat = pd.Categorical(
-        text.where(present).astype(object), categories=levels, ordered=t is VarType.ORDINAL
-    )
+    known = text.where(present & text.isin(levels).fillna(False).to_numpy())
+    cat = pd.Categorical(known.astype(object), categories=levels, ordered=t is VarType.ORDINAL)
     return pd.Series(cat, index=raw.index, name=name), problems
 
 
