@@ -412,6 +412,7 @@ def to_mermaid(
     *,
     identification: Any | None = None,
     title: bool = True,
+    roles: Roles | None = None,
 ) -> str:
     """The study's DAG as a Mermaid flowchart (for GitHub Markdown, ``.mmd`` files).
 
@@ -419,7 +420,7 @@ def to_mermaid(
     also uses the double-sided "subroutine" shape, latent variables the rounded one; bidirected
     edges are ``<-.->``; coloured paths are ``linkStyle`` lines.
     """
-    r = diagram_roles(study, query, highlight, identification)
+    r = roles if roles is not None else diagram_roles(study, query, highlight, identification)
     ids = safe_ids([v.name for v in study.variables])
     lines = ["flowchart LR"]
     if title and study.title:
@@ -688,15 +689,19 @@ def repr_markdown(study: Study) -> str:
     return f"{head}```mermaid\n{diagram}```\n\n{summary}\n"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Characters that start inline Markdown anywhere in a line; an underscore only at a word edge
+# (GitHub ignores intraword underscores, so `initial_health` stays readable).
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def markdown_escape(text: str) -> str:
-    """Escape user text for inline Markdown: HTML-escape it (so ``<script>`` is text, even in
-    renderers that allow raw HTML) and backslash the characters Markdown treats as syntax.
+    """Escape user text for inline Markdown (one line, placed after our own prefix such as a
+    bullet or a table pipe): HTML-escape it, so ``<script>`` is text even where raw HTML is
+    allowed, and backslash the characters that start emphasis, code, links, tables or
+    strike-through.
 
-    >>> markdown_escape("a <b>*c*</b> | d")
-    'a &lt;b&gt;\\\\*c\\\\*&lt;/b&gt; \\\\| d'
+    >>> print(markdown_escape("a <b>*c*</b> | _x_ initial_health"))
+    a &lt;b&gt;\\*c\\*&lt;/b&gt; \\| \\_x\\_ initial_health
     """
     escaped = html.escape(" ".join(text.split()), quote=False)
-    return _MD_SPECIAL.sub(r"\\\1", escaped)
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), escaped)
