@@ -118,9 +118,13 @@ def _identify(study: Study, query: Query, assume: frozenset[str] = frozenset()) 
 
 
 def _open_path(ident: Any) -> str:
+    """The sentences of the identification result that name the open path(s)."""
     reasons = [str(r) for r in getattr(ident, "reasons", ()) if r]
-    return " ".join(reasons) if reasons else "no set of observed variables blocks every back-door"\
-        " path"
+    paths = [r for r in reasons if r.startswith("The path")]
+    if paths:
+        return " ".join(paths)
+    return " ".join(reasons) if reasons else ("no set of observed variables blocks every "
+                                              "back-door path")
 
 
 def _sources(study: Study) -> dict[str | None, str]:
@@ -279,8 +283,8 @@ def _plan_did_or_refuse(
     two_by_two = opts.get("group") is not None or opts.get("period") is not None
     if ident.identifiable:
         covs: tuple[str, ...] = tuple(sorted(ident.adjustment_set))
-        graph_reason = (f"{_set(covs) if covs else 'no set'} already blocks every back-door "
-                        "path, so the fixed effects are not needed for identification")
+        graph_reason = (f"{_set(covs) if covs else 'The empty set'} already blocks every "
+                        "back-door path, so the fixed effects are not needed for identification")
         absorbed: tuple[str, ...] = ()
     else:
         with_inv = _identify(study, query, invariant) if invariant else None
@@ -288,10 +292,10 @@ def _plan_did_or_refuse(
             used = invariant & with_inv.adjustment_set
             absorbed = tuple(sorted(used or invariant))
             covs = tuple(sorted(with_inv.adjustment_set - invariant))
-            graph_reason = (f"no set of observed variables blocks every back-door path ("
-                            f"{_open_path(ident)}), but the confounding runs through "
-                            f"{_set(absorbed)}, declared invariant: constant within a unit, so "
-                            "unit fixed effects remove it")
+            graph_reason = (f"No set of observed variables blocks every back-door path. "
+                            f"{_open_path(ident)} But the confounding runs through "
+                            f"{_set(absorbed)}, declared invariant (constant within a unit), "
+                            "so unit fixed effects remove it")
         else:
             all_latent = invariant | varying
             with_all = _identify(study, query, all_latent) if all_latent else None
@@ -347,9 +351,10 @@ def _plan_did_or_refuse(
                        "cross-sections")
     cluster = opts.get("cluster")
     reasons = (
-        f"{graph_reason}; {data_reason}: difference-in-differences with {unit or 'group'} and "
-        f"{time or 'period'} fixed effects, estimating the effect on the units that switched on "
-        "(ATT).",
+        f"{graph_reason}.",
+        f"{data_reason[0].upper()}{data_reason[1:]}: difference-in-differences with "
+        f"{unit or 'group'} and {time or 'period'} fixed effects, estimating the effect on the "
+        "units that switched on (ATT).",
     )
     rule = ("latent confounding is time-invariant + panel where the treatment switches on → DiD"
             if auto else f"{source} (assumptions checked)")
@@ -432,9 +437,9 @@ def estimate(
             naive.ci_low <= 0 <= naive.ci_high)
         checks.append(Check(
             "note",
-            f"adjustment moved the estimate by {shift:+.4g} from the naive contrast "
-            f"{naive.effect:.4g}" + (" — it even changed sign: confounding was strong" if flip
-                                      else ""),
+            f"the estimate differs from the naive contrast ({naive.effect:.4g}) by "
+            f"{shift:+.4g}" + (" — the sign changed: the confounding was strong" if flip
+                               else ""),
         ))
     return QueryResult(query=query.name, plan=p, sample=prepared.report, result=result,
                        naive=naive, cross_check=cross, agreement=agreement, seed=seed,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 if TYPE_CHECKING:
     from .planner import Plan
@@ -122,17 +122,16 @@ class Estimate:
     ) -> Estimate:
         effect = float(effect)
         se = float(se)
+        # scipy.special, not scipy.stats: the same functions without seconds of import time
         if df is not None and np.isfinite(df) and df > 0:
-            crit = float(stats.t.ppf(0.5 + level / 2, df))
-            tail = stats.t.sf
-            args: tuple[float, ...] = (df,)
+            crit = float(special.stdtrit(df, 0.5 + level / 2))
+            tail = float(special.stdtr(df, -abs(effect) / se)) if se > 0 else float("nan")
         else:
-            crit = float(stats.norm.ppf(0.5 + level / 2))
-            tail = stats.norm.sf
-            args = ()
+            crit = float(special.ndtri(0.5 + level / 2))
+            tail = float(special.ndtr(-abs(effect) / se)) if se > 0 else float("nan")
             df = None
         ok = se > 0 and np.isfinite(se)
-        p = float(2 * tail(abs(effect) / se, *args)) if ok else float("nan")
+        p = 2 * tail if ok else float("nan")
         return Estimate(label, effect, se, effect - crit * se, effect + crit * se, p, int(n),
                         se_kind, df)
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from ..errors import DataError, Diagnostic, EstimationError
 from ..results import Check, Estimate, EstimatorResult, Table, fmt
@@ -334,7 +334,7 @@ def _event_study(
     q = len(leads)
     wald = float(b @ np.linalg.pinv(v) @ b)
     g = fit.n_clusters or 2
-    p = float(stats.f.sf(wald / q, q, g - 1))
+    p = float(special.fdtrc(q, g - 1, wald / q))
     table = Table(
         f"Event study (periods relative to adoption; reference −1; ends binned at "
         f"±{EVENT_WINDOW})",
