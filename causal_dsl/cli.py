@@ -175,6 +175,102 @@ def identify(file: str, query: str | None, as_json: bool) -> None:
 
 # --- render / report ------------------------------------------------------------------------------
 # (section: render)
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file; the extension picks the format "
+                   "(.svg, .png, .dot/.gv, .mmd). Default: stdout.")
+@click.option("--format", "fmt", type=click.Choice(["dot", "svg", "png", "mermaid"]),
+              default=None, help="Output format (default: from -o's extension, else svg).")
+@click.option("--query", default=None, metavar="NAME",
+              help="Whose treatment, outcome and adjustment set to show (default: the first).")
+@click.option("--highlight", type=click.Choice(["adjustment", "paths", "none"]),
+              default="adjustment", show_default=True,
+              help="Mark the adjustment set; or also colour the backdoor paths (red: open, "
+                   "orange: blocked by the set); or neither.")
+@click.option("--engine", default=None, metavar="PATH",
+              help="Graphviz engine for svg/png (default: $CAUSAL_DOT_ENGINE, then `dot` on "
+                   "PATH, then graphviz-pure).")
+@click.option("--no-title", is_flag=True, help="Leave the study's title out of the diagram.")
+@guarded()
+def render(file: str, output: str | None, fmt: str | None, query: str | None, highlight: str,
+           engine: str | None, no_title: bool) -> None:
+    """Draw FILE's DAG left to right: treatment and outcome filled, latent variables dashed,
+    hidden common causes as dashed two-headed arrows, the adjustment set double-bordered.
+
+    \b
+    Examples:
+      causal render study.causal -o dag.svg
+      causal render study.causal -o dag.mmd            # Mermaid, for GitHub Markdown
+      causal render study.causal --format dot | dot -Tpdf -o dag.pdf
+      causal render study.causal --highlight paths -o why.png
+    """
+    from .render import format_for, render_bytes
+
+    study = load_or_fail(file)
+    kind = format_for(output or "", fmt) if output else (fmt or "svg")
+    if output is None and kind == "png" and sys.stdout.isatty():
+        raise click.UsageError("refusing to write PNG to a terminal: use -o FILE.png or a pipe")
+    data = render_bytes(study, kind, query, highlight, engine=engine, title=not no_title)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        Path(output).write_bytes(data)
+    except OSError as error:
+        from .errors import Diagnostic, RenderError
+
+        raise RenderError(Diagnostic("E606", f"cannot write {output}: "
+                                     f"{error.strerror or error}",
+                                     help="check that the directory exists and is writable")
+                          ) from None
+    click.echo(f"wrote {output} ({kind})", err=True)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file (.html or .md). Default: Markdown on stdout.")
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown"]), default=None,
+              help="Report format (default: from -o's extension, else markdown).")
+@click.option("--no-estimate", is_flag=True,
+              help="Identification only: do not read the data or estimate.")
+@click.option("--seed", type=int, default=None, help="Seed for estimators that draw at random.")
+@click.option("--engine", default=None, metavar="PATH",
+              help="Graphviz engine for the HTML diagram (default: as for `causal render`).")
+@guarded()
+def report(file: str, output: str | None, fmt: str | None, no_estimate: bool,
+           seed: int | None, engine: str | None) -> None:
+    """Write one self-contained review document for FILE (HTML or Markdown).
+
+    \b
+    It holds the title, the DAG (inline SVG in HTML, Mermaid in Markdown), the assumptions
+    in words and the testable implications, and for each query the identification result
+    and, when data is bound, the estimates with 95% intervals, the plan's reasons, the
+    design's diagnostics (balance or pre-trend tables) and a forest plot of the naive and
+    adjusted estimates. Problems with a query are reported inside the document.
+    """
+    from .report import build_report, report_format
+
+    study = load_or_fail(file)
+    kind = report_format(output, fmt)
+    rep = build_report(study, estimate=not no_estimate, seed=seed, engine=engine)
+    text = rep.to_html() if kind == "html" else rep.to_markdown()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        from .errors import Diagnostic, RenderError
+
+        raise RenderError(Diagnostic("E606", f"cannot write {output}: "
+                                     f"{error.strerror or error}",
+                                     help="check that the directory exists and is writable")
+                          ) from None
+    click.echo(f"wrote {output} ({kind})", err=True)
+
 
 # --- fmt / diff / lint ---------------------------------------------------------------------------
 # (section: review)
