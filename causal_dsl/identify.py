@@ -311,6 +311,12 @@ class Identification:
             lines += [f"    - {r}" for r in self.reasons]
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view (escaped HTML, from causal_dsl.report)."""
+        from .report import identification_html
+
+        return identification_html(self, heading=True)
+
     def to_json(self) -> dict[str, Any]:
         q = self.query
 

@@ -370,6 +370,11 @@ class Study:
 
         return repr_markdown(self)
 
+    def _repr_html_(self) -> str | None:
+        from .render import repr_html
+
+        return repr_html(self)
+
 
 def _names(xs: Iterable[str] | str) -> frozenset[str]:
     return frozenset([xs]) if isinstance(xs, str) else frozenset(xs)

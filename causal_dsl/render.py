@@ -678,6 +678,17 @@ def repr_svg(study: Study) -> str | None:
         return None
 
 
+def repr_html(study: Study) -> str | None:
+    """Jupyter's HTML view: the SVG diagram over the one-screen summary; None when no engine
+    can draw it (Jupyter then uses the Markdown view, whose Mermaid diagram needs no engine)."""
+    svg = repr_svg(study)
+    if svg is None:
+        return None
+    title = f"<h4>{html.escape(study.title)}</h4>" if study.title else ""
+    return (f'{title}<div style="max-width:100%;overflow-x:auto">{svg}</div>'
+            f"<pre>{html.escape(study.summary())}</pre>")
+
+
 def repr_markdown(study: Study) -> str:
     """Jupyter's Markdown view: title, the one-screen summary, and the Mermaid diagram."""
     try:

@@ -450,6 +450,12 @@ class QueryResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: estimates, forest plot, plan, sample, diagnostics (escaped HTML)."""
+        from .report import query_result_html
+
+        return query_result_html(self)
+
 
 def _md_row(name: str, e: Estimate) -> str:
     return (
@@ -512,6 +518,12 @@ class RunResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: every query's estimates (escaped HTML)."""
+        from .report import run_result_html
+
+        return run_result_html(self)
 
 
 def agreement_check(a: EstimatorResult, b: EstimatorResult) -> Check:
