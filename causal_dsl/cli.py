@@ -172,6 +172,36 @@ def identify(file: str, query: str | None, as_json: bool) -> None:
 
 # --- run (planner and estimators) --------------------------------------------------------------
 # (section: run)
+@main.command("run")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--query", "queries", multiple=True, metavar="NAME",
+              help="Only this query (repeatable; default: every query in the file).")
+@click.option("--method", type=click.Choice(["auto", "ols", "matching", "did"]), default=None,
+              help="Override the estimator of every query (its assumptions are still checked).")
+@click.option("--seed", type=int, default=None, show_default="0",
+              help="Seed for anything random (bootstrap resampling).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True, help="text for people, markdown for reports, json for programs.")
+def run_command(file: str, queries: tuple[str, ...], method: str | None, seed: int | None,
+                fmt: str) -> None:
+    """Estimate each query's effect on the bound dataset.
+
+    \b
+    Loads the data (CSV or Parquet, relative to FILE), checks it against the declarations,
+    and for each query prints the plan (which estimator and why), the estimate with its
+    standard error, 95% interval and p-value, the naive contrast, a cross-check where two
+    estimators are valid, the rows used and dropped, and the design's diagnostics
+    (balance, overlap, collinearity, pre-trends). Exits 1 on problems in the input.
+    """
+    from .planner import run
+
+    study = load_or_fail(file, "json" if fmt == "json" else "text")
+    try:
+        result = run(study, method=method, seed=seed, queries=queries or None)
+    except CausalError as error:
+        fail(error, "json" if fmt == "json" else "text", file)
+    click.echo(result.format(fmt))
+
 
 # --- render / report ------------------------------------------------------------------------------
 # (section: render)
