@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from lark import Lark, Token, Tree, UnexpectedToken
 
-from .errors import Diagnostic, ParseError, Span
+from .errors import Diagnostic, ParseError, Span, suggest
+from .model import METHOD_OPTIONS
 
 
 # --- the syntax tree ---------------------------------------------------------------------------
@@ -308,7 +310,7 @@ def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
                 try:
                     expected = grammar.expected_after(line_toks)
                 except UnexpectedToken as error:
-                    diagnostics.append(_diagnose(error, source, path))
+                    diagnostics.append(_diagnose(error, source, path, line_toks))
                 else:
                     diagnostics.append(
                         _lexical_error(source, position, line, line_start, path, expected)
@@ -351,7 +353,7 @@ def _finish_line(
     try:
         template, toks = grammar.parse_line(toks)
     except UnexpectedToken as error:
-        diagnostics.append(_diagnose(error, source, path))
+        diagnostics.append(_diagnose(error, source, path, toks))
         return
     if template is not None:
         statements.append(builder.build(template, toks))
@@ -635,38 +637,108 @@ def _lexical_error(
     if char == "`":
         return Diagnostic("E102", "unterminated quoted name", span,
                           help="close the name with a backquote ` on the same line")
+    word = _word_at(text, position)
     if char == ";":
         help_text: str | None = "statements end at the end of a line; no ';' is needed"
+    elif char == "'":
+        help_text = 'strings are written in double quotes: "like this" (and names that are ' \
+            "not plain words in backquotes: `like this`)"
+    elif char == "-" and word != "-" and not text.startswith("--", position):
+        help_text = f"a name cannot contain '-': use '_' or write the name in backquotes: `{word}`"
     else:
         words = _describe_expected(expected)
         help_text = f"expected {words}" if words else None
     return Diagnostic("E101", f"unexpected character {char!r}", span, help=help_text)
 
 
-def _diagnose(error: UnexpectedToken, text: str, path: str | None) -> Diagnostic:
-    """Turn Lark's exception for a token the grammar does not take here into a diagnostic."""
+_STATEMENT_KEYWORDS = ("study", "data", "var", "latent", "query")
+_ARROWS = ("ARROW", "BIARROW", "BACKARROW")
+
+
+def _diagnose(
+    error: UnexpectedToken, text: str, path: str | None, line_toks: Sequence[_Tok] = ()
+) -> Diagnostic:
+    """Turn Lark's exception for a token the grammar does not take here into a diagnostic.
+
+    `line_toks` are the tokens of the line, to recognise the usual mistakes: a misspelt or
+    capitalised statement keyword, a statement continued on the next line, a keyword used as a
+    name, a name that starts with a digit, a bare word where a "string" belongs.
+    """
     token = error.token
     line = token.line or 1
     column = token.column or 1
     width = max(1, len(str(token))) if token.type != "_NL" else 1
     span = Span(path, line, column, line, column + width)
-    expected = _describe_expected(_accepted(error))
+    accepted = _accepted(error)
+    expected = _describe_expected(accepted)
     previous = _previous_token(error)
+    first = line_toks[0] if line_toks else None
+    # `opener` is the previous token when it opens the line (`data -> x`, `Var x: binary`).
+    opener = previous if (
+        previous is not None and first is not None
+        and (previous.line, previous.column) == (first.line, first.column)
+    ) else None
     help_text: str | None = None
-    if previous is not None and str(previous) in _KEYWORDS and token.type in (
-        "ARROW", "BIARROW", "BACKARROW", "_NL"
-    ):
+    message = f"unexpected {_describe_token(token)}"
+    if opener is not None and str(opener) in _KEYWORDS and token.type in _ARROWS:
         help_text = (
-            f"'{previous}' is a keyword; to use it as a variable name, write it in "
-            f"backquotes: `{previous}`"
+            f"'{opener}' is a keyword; to use it as a variable name, write it in "
+            f"backquotes: `{opener}`"
         )
-        span = Span(path, previous.line or line, previous.column or 1, previous.line or line,
-                    (previous.column or 1) + len(str(previous)))
+        span = _token_span(opener, path)
     elif token.type == "NAME" and str(token) in _KEYWORDS:
         help_text = f"'{token}' is a keyword here; write `{token}` to use it as a name"
+    elif token.type in _ARROWS and first is not None and token.column == first.column:
+        help_text = ("a statement ends at the end of its line and cannot continue on the next "
+                     "one; repeat the name the arrow starts from on this line")
+    elif (opener is not None and opener.type == "NAME" and token.type not in _ARROWS
+          and (close := suggest(str(opener).lower(), _STATEMENT_KEYWORDS))):
+        message = f"unknown statement '{opener}'"
+        help_text = (f"{close} (a statement starts with study, data, var, latent or query, or "
+                     "is an arrow such as a -> b)")
+        span = _token_span(opener, path)
+    elif token.type == "NUMBER" and ({"NAME", "QUOTED_NAME"} & accepted):
+        help_text = (f"a name cannot start with a digit; write it in backquotes: "
+                     f"`{_word_from(token, line_toks)}`")
+    elif token.type == "COLON" and first is not None and first.value == "latent":
+        help_text = ("a latent variable has no type (it is not in the data): write "
+                     "latent <name> [\"label\"], or declare it with var if the data has it")
+    elif accepted == {"STRING"} and token.type in ("NAME", "QUOTED_NAME", "NUMBER"):
+        help_text = f'expected a "string": write "{str(token).strip("`")}"'
+    elif (previous is not None and str(previous) == "using"
+          and token.type in ("_NL", "LPAR")):
+        help_text = "expected a method name: " + ", ".join(METHOD_OPTIONS)
     elif expected:
         help_text = f"expected {expected}"
-    return Diagnostic("E104", f"unexpected {_describe_token(token)}", span, help=help_text)
+    return Diagnostic("E104", message, span, help=help_text)
+
+
+def _token_span(token: Token, path: str | None) -> Span:
+    line, column = token.line or 1, token.column or 1
+    return Span(path, line, column, line, column + len(str(token)))
+
+
+def _word_at(text: str, position: int) -> str:
+    """The run of name-like characters and '-' around `position` (``x-y``), for a hint."""
+    start = position
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+        start -= 1
+    end = position + 1
+    while end < len(text) and (text[end].isalnum() or text[end] in "_.-"):
+        end += 1
+    return text[start:end]
+
+
+def _word_from(token: Token, line_toks: Sequence[_Tok]) -> str:
+    """`token` joined with the tokens that touch it (``2x`` is lexed as 2 and x), for a hint."""
+    word = str(token)
+    for tok in line_toks:
+        if tok.line != token.line or tok.column < (token.column or 0) + len(str(token)):
+            continue
+        if tok.column != (token.column or 0) + len(word) or tok.type not in ("NAME", "NUMBER"):
+            break
+        word += tok.value
+    return word
 
 
 def _accepted(error: UnexpectedToken) -> set[str]:
