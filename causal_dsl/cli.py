@@ -347,6 +347,96 @@ def fmt_command(files: tuple[str, ...], check: bool) -> None:
     sys.exit(1 if failed or (check and changed) else 0)
 
 
+class _DiffCommand(click.Command):
+    """Remembers how many arguments followed ``--`` (click drops the marker itself), so that
+    ``causal diff REV -- FILE`` can be told apart from ``causal diff OLD NEW``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            ctx.meta["causal_diff_files"] = len(args) - args.index("--") - 1
+        return super().parse_args(ctx, args)
+
+
+@main.command("diff", cls=_DiffCommand)
+@click.argument("operands", nargs=-1, metavar="OLD NEW | [REV [REV2]] -- FILE...")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
+              default="text", show_default=True,
+              help="text for people, markdown for a pull-request comment, json for tools.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the studies differ semantically.")
+@click.option("--git-driver", is_flag=True,
+              help="Called by git as diff.causal.command (7 arguments); see docs/review.md.")
+@click.pass_context
+def diff_command(ctx: click.Context, operands: tuple[str, ...], fmt: str, exit_code: bool,
+                 git_driver: bool) -> None:
+    """Show what changed in the causal assumptions, ignoring layout, order and comments.
+
+    \b
+    causal diff OLD.causal NEW.causal       two files
+    causal diff REV -- FILE...              FILE at git revision REV vs. the working tree
+    causal diff REV1 REV2 -- FILE...        FILE at two revisions (no REV: HEAD)
+    Lists arrows added, removed and reversed, variables and queries added, removed and
+    changed, and what that does to each query: identifiable or not, the recommended
+    adjustment set, and the testable implications that appear or disappear.
+    Exit status 0 (with --exit-code: 1 when something changed), 1 on unreadable input.
+    """
+    from .diff import file_version, git_version, render, semantic_diff, text_fallback
+    from .errors import CausalError, Diagnostic, ReviewError
+
+    if git_driver:
+        # git calls: path old-file old-hex old-mode new-file new-hex new-mode. It stops the
+        # whole `git diff` when a driver fails, so this mode always exits 0.
+        if len(operands) != 7:
+            click.echo(f"* causal diff: {' '.join(operands) or 'no arguments'} "
+                       "(unmerged or unexpected arguments; nothing compared)")
+            sys.exit(0)
+        path, old_file, _, _, new_file, _, _ = operands
+        click.echo(f"diff --causal a/{path} b/{path}")
+        try:
+            old, new = file_version(old_file, f"a/{path}"), file_version(new_file, f"b/{path}")
+        except CausalError as error:
+            click.echo(error.render())
+            sys.exit(0)
+        try:
+            d = semantic_diff(old.study(), new.study(), old.name, new.name)
+        except CausalError as error:
+            click.echo(text_fallback(old, new, error), nl=False)
+            sys.exit(0)
+        click.echo(render(d, fmt), nl=False)
+        sys.exit(0)
+
+    n_files = ctx.meta.get("causal_diff_files")
+    try:
+        if n_files is not None:
+            files = operands[len(operands) - n_files:]
+            revisions = operands[: len(operands) - n_files]
+            if not files or len(revisions) > 2:
+                raise click.UsageError("write causal diff [REV [REV2]] -- FILE...")
+            pairs = []
+            for f in files:
+                old = git_version(revisions[0] if revisions else "HEAD", f)
+                new = git_version(revisions[1], f) if len(revisions) == 2 else file_version(f)
+                pairs.append((old, new))
+        else:
+            if len(operands) != 2:
+                raise click.UsageError("write causal diff OLD NEW, or causal diff REV -- FILE")
+            if not Path(operands[0]).exists() and Path(operands[1]).exists():
+                raise ReviewError(Diagnostic(
+                    "E703", f"no such file: {operands[0]}",
+                    help=f"to compare with a git revision, write: causal diff {operands[0]} "
+                    f"-- {operands[1]}"))
+            pairs = [(file_version(operands[0]), file_version(operands[1]))]
+        changed = False
+        for i, (old, new) in enumerate(pairs):
+            d = semantic_diff(old.study(), new.study(), old.name, new.name)
+            changed |= d.changed
+            if i:
+                click.echo()
+            click.echo(render(d, fmt), nl=False)
+    except CausalError as error:
+        fail(error)
+    sys.exit(1 if exit_code and changed else 0)
+
+
 @main.command("lint")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--disable", "disable", multiple=True, metavar="CODES",

@@ -138,7 +138,7 @@ def format_syntax(tree: SyntaxFile) -> str:
             out.extend(item.prefix)
             line = heads[i]
             if labels[i] is not None:
-                line = line + " " * max(2, columns[i] - len(line)) + _string(labels[i])
+                line = line + " " * max(2, columns[i] - len(line)) + quote_string(labels[i])
             if item.trailing is not None:
                 line = f"{line}  {item.trailing}"
             out.append(line)
@@ -211,9 +211,9 @@ def _label_columns(
 def _head(statement: Statement, source: Sequence[str]) -> str:
     """The statement's text without its label (declarations) — the part labels align after."""
     if isinstance(statement, StudyStmt):
-        return f"study {_string(statement.title)}"
+        return f"study {quote_string(statement.title)}"
     if isinstance(statement, DataStmt):
-        text = f"data {_string(statement.source)}"
+        text = f"data {quote_string(statement.source)}"
         if statement.panel is not None:
             text += f" panel({_options(statement.panel, source)})"
         return text
@@ -222,7 +222,7 @@ def _head(statement: Statement, source: Sequence[str]) -> str:
         if statement.levels is not None:
             text += "(" + ", ".join(_value(v, source) for v in statement.levels) + ")"
         if statement.column is not None:
-            text += f" as {_string(statement.column)}"
+            text += f" as {quote_string(statement.column)}"
         return text
     if isinstance(statement, LatentStmt):
         return f"latent {name_text(statement.name)}" + (
@@ -281,7 +281,7 @@ def _options(options: Sequence[Option], source: Sequence[str]) -> str:
 
 def _value(value: Value, source: Sequence[str]) -> str:
     if value.kind == "string":
-        return _string(str(value.value))
+        return quote_string(str(value.value))
     if value.kind == "number":
         # Numbers are kept as written (1e-3 stays 1e-3): the model sees the same value.
         span = value.span
@@ -292,15 +292,15 @@ def _value(value: Value, source: Sequence[str]) -> str:
         return repr(value.value)
     if value.kind == "set":
         return _nameset(value.value)
-    return _name(str(value.value))
+    return quote_name(str(value.value))
 
 
 def name_text(ident: Ident) -> str:
+    return quote_name(ident.text)
+
+
+def quote_name(text: str) -> str:
     """A name as it must be written: backquoted when it is not a plain word or is a keyword."""
-    return _name(ident.text)
-
-
-def _name(text: str) -> str:
     if _PLAIN_NAME.fullmatch(text) and text not in KEYWORDS:
         return text
     return f"`{text}`"
@@ -309,10 +309,10 @@ def _name(text: str) -> str:
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
-def _string(value: str) -> str:
+def quote_string(value: str) -> str:
     r"""A string literal that the parser reads back as `value`.
 
-    >>> print(_string('say "hi"\\there\n'))
+    >>> print(quote_string('say "hi"\\there\n'))
     "say \"hi\"\\there\n"
     """
     out = []
