@@ -12,9 +12,10 @@ treated for the ATT, of the controls for the ATC, and the pooled sqrt((s²₁+s�
 always computed before matching) and an overlap report.
 
 Method. The propensity score is a logistic regression (scikit-learn, unpenalised, Newton–Cholesky
-solver) of the treatment on the adjustment set (categorical variables as dummies); units are
-matched on its logit. Nearest neighbours come from a sorted 1-D search (`np.searchsorted` plus a
-window of k candidates on each side): O(n log n), no n x n distance matrix. With ``exact``
+solver; L-BFGS above 200,000 rows) of the treatment on the adjustment set (categorical variables
+as dummies); units are matched on its logit. Nearest neighbours come from a sorted 1-D search
+(`np.searchsorted` plus a window of k candidates on each side): O(n log n), no n x n distance
+matrix. With ``exact``
 the sort key is (stratum, score) and candidates from another stratum are excluded. Without
 replacement matching is greedy, targets in descending order of the score (MatchIt's default).
 
@@ -48,6 +49,7 @@ from .common import Design, design_matrix, numeric, option_error
 
 SMD_WARN = 0.1  # the usual threshold for "balanced" standardized mean differences
 J_VAR = 2  # neighbours used to estimate the conditional variance (Stata's nn(2))
+LARGE_N = 200_000  # above this the score model is fitted by L-BFGS instead of Newton
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,8 +74,13 @@ def propensity_logit(x: np.ndarray, d: np.ndarray, names: list[str]) -> Score:
         p = float(d.mean())
         return Score(np.full(len(d), np.log(p / (1 - p))), True, dropped)
     z = (x[:, keep] - x[:, keep].mean(axis=0)) / sd[keep]
-    # C = inf is "no penalty" (MatchIt fits an ordinary glm); Newton-Cholesky suits n >> p.
-    model = LogisticRegression(C=np.inf, solver="newton-cholesky", max_iter=200)
+    # C = inf is "no penalty" (MatchIt fits an ordinary glm). Newton-Cholesky converges in a
+    # few exact steps but each forms an n x p x p Hessian; past LARGE_N rows L-BFGS's
+    # matrix-vector products are several times cheaper for the same fitted scores.
+    if len(d) <= LARGE_N:
+        model = LogisticRegression(C=np.inf, solver="newton-cholesky", max_iter=200)
+    else:
+        model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000, tol=1e-7)
     converged = True
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
