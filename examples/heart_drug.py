@@ -28,7 +28,7 @@ def simulate(n: int = N, seed: int = SEED) -> pd.DataFrame:
     ward = np.where(policy + rng.normal(0, 1, n) > 0.5, "cardiology",
                     np.where(rng.random(n) < 0.5, "general", "geriatrics"))
     health = 90 - 0.4 * age - 6 * frailty + rng.normal(0, 5, n)
-    logit = -(health - health.mean()) / 4 + 0.8 * policy
+    logit = -(health - health.mean()) / 6 + 0.8 * policy
     drug = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     ward_effect = pd.Series(ward).map({"cardiology": -2.0, "general": 0.0, "geriatrics": 3.0})
     severity = (
