@@ -160,7 +160,8 @@ class _Resolver:
             seen: set[str] = set()
             for value in s.levels:
                 if str(value.value) in seen:
-                    self.sink.error("E215", f"level '{value.value}' is listed twice", value.span)
+                    self.sink.error("E215", f"level '{value.value}' is listed twice", value.span,
+                                    help="remove the repeated level")
                 seen.add(str(value.value))
         return Variable(s.name.text, vtype, s.label, s.column, levels, span=s.name.span)
 
@@ -413,7 +414,8 @@ class _Resolver:
                 )
                 continue
             if key in values:
-                self.sink.error("E210", f"option '{key}' is given twice", option.key.span)
+                self.sink.error("E210", f"option '{key}' is given twice", option.key.span,
+                                help=f"keep one '{key} = ...'")
                 continue
             value = self._option_value(owner, key, option.value)
             if value is not None:
@@ -426,28 +428,31 @@ class _Resolver:
         if expected is bool:
             if value.kind == "name" and raw in ("true", "false"):
                 return raw == "true"
-            return self._bad_value(key, value, "true or false")
+            return self._bad_value(owner, key, value, "true or false")
         if expected is int:
             if value.kind == "number" and isinstance(raw, int) and raw >= 0:
                 return raw
-            return self._bad_value(key, value, "a whole number")
+            return self._bad_value(owner, key, value, "a whole number")
         if expected is float:
             if value.kind == "number" and raw >= 0:
                 return float(raw)
-            return self._bad_value(key, value, "a non-negative number")
+            return self._bad_value(owner, key, value, "a non-negative number")
         if expected is tuple:
             if value.kind == "set":
                 names = [i for i in raw if self._known(i)]
                 return tuple(i.text for i in names)
             if value.kind == "name":
                 return (raw,)
-            return self._bad_value(key, value, "a set of variables, e.g. {a, b}")
+            return self._bad_value(owner, key, value, "a set of variables, e.g. {a, b}")
         if value.kind in ("string", "name"):
             return str(raw)
-        return self._bad_value(key, value, "a name or a \"string\"")
+        return self._bad_value(owner, key, value, "a name or a \"string\"")
 
-    def _bad_value(self, key: str, value: Value, expected: str) -> None:
-        self.sink.error("E211", f"option '{key}' takes {expected}", value.span)
+    def _bad_value(self, owner: str, key: str, value: Value, expected: str) -> None:
+        # The option's own description says what it means and its default: the best hint.
+        described = METHOD_OPTIONS.get(owner, {}).get(key, (None, PANEL_OPTIONS.get(key)))[1]
+        self.sink.error("E211", f"option '{key}' takes {expected}", value.span,
+                        help=f"{key}: {described}" if described else None)
         return None
 
 

@@ -643,7 +643,12 @@ def _lexical_error(
     elif char == "'":
         help_text = 'strings are written in double quotes: "like this" (and names that are ' \
             "not plain words in backquotes: `like this`)"
-    elif char == "-" and word != "-" and not text.startswith("--", position):
+    elif text.startswith("--", position):
+        help_text = ("'--' (an undirected edge) is not in the language: every arrow of a DAG has "
+                     "a direction; write a -> b or b -> a, or a <-> b for a hidden common cause")
+    elif char in "→⟶⇒⇾←⟵⇐↔⟷⇔":
+        help_text = "write arrows with plain characters: ->, <- or <->"
+    elif char == "-" and word != "-":
         help_text = f"a name cannot contain '-': use '_' or write the name in backquotes: `{word}`"
     else:
         words = _describe_expected(expected)
