@@ -191,16 +191,22 @@ def run_command(file: str, queries: tuple[str, ...], method: str | None, seed: i
     and for each query prints the plan (which estimator and why), the estimate with its
     standard error, 95% interval and p-value, the naive contrast, a cross-check where two
     estimators are valid, the rows used and dropped, and the design's diagnostics
-    (balance, overlap, collinearity, pre-trends). Exits 1 on problems in the input.
+    (balance, overlap, collinearity, pre-trends). A query that cannot be estimated is
+    reported (why, and what to do) while the others still run; exits 1 if any failed.
     """
     from .planner import run
 
     study = load_or_fail(file, "json" if fmt == "json" else "text")
     try:
-        result = run(study, method=method, seed=seed, queries=queries or None)
+        result = run(study, method=method, seed=seed, queries=queries or None, keep_going=True)
     except CausalError as error:
         fail(error, "json" if fmt == "json" else "text", file)
     click.echo(result.format(fmt))
+    if fmt != "json":
+        for _, diagnostics in result.failures:
+            sources = {study.path: study.source} if study.source is not None else {}
+            click.echo(CausalError(diagnostics, sources).render(), err=True)
+    sys.exit(0 if result.ok else 1)
 
 
 # --- render / report ------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from .data import check_data, load_data, prepare, require_rows, require_varying
 from .errors import CausalError, DataError, Diagnostic, PlanError
 from .estimators import DESCRIPTIONS, ESTIMATORS
 from .estimators.common import Design, naive_contrast, numeric
-from .model import METHOD_OPTIONS, OptionValue, Query, Study, VarType
+from .model import METHOD_OPTIONS, Method, OptionValue, Query, Study, VarType
 from .results import Check, QueryResult, RunResult, agreement_check
 
 if TYPE_CHECKING:
@@ -184,11 +184,15 @@ def plan(
                      "compare two levels at a time: make a binary variable for one level "
                      "against a reference")
     chosen = method or query.method.name
+    overridden = bool(method) and method != query.method.name
+    if overridden:
+        # the command line overrides `using`: its options do not apply, and messages point at
+        # the query rather than at a `using` clause that is not in force
+        query = replace(query, method=Method(chosen))
     if chosen not in METHODS:
         raise _error(study, "E507", f"unknown method '{chosen}'", query,
                      "methods are: " + ", ".join(METHODS))
-    source = (f"--method {chosen}" if method and method != query.method.name
-              else f"using {chosen}")
+    source = f"--method {chosen}" if overridden else f"using {chosen}"
     options = query.method.options if query.method.name == chosen else ()
     kind_text = t_kind.value if t_kind else "latent"
     ident = _identify(study, query)
@@ -453,11 +457,13 @@ def run(
     method: str | None = None,
     seed: int | None = None,
     queries: Iterable[str] | None = None,
+    keep_going: bool = False,
 ) -> RunResult:
     """Estimate every query (or those named in `queries`) on the bound data, read once.
 
-    The first query that cannot be planned or estimated raises; use `estimate` per query to
-    continue past failures.
+    The first query that cannot be planned or estimated raises, unless `keep_going`: then its
+    diagnostics are kept in `RunResult.failures` and the other queries still run. Problems with
+    the data file itself (missing columns, bad values) always raise.
     """
     wanted = list(queries) if queries is not None else [q.name for q in study.queries]
     if not study.queries:
@@ -478,11 +484,18 @@ def run(
             ), _sources(study)) from None
     frame = data if data is not None else load_data(study)
     check_data(study, frame)
-    results = tuple(
-        estimate(study, q, data=frame, method=method, seed=seed, checked=True) for q in chosen
-    )
+    results: list[QueryResult] = []
+    failures: list[tuple[str, tuple[Diagnostic, ...]]] = []
+    for q in chosen:
+        try:
+            results.append(estimate(study, q, data=frame, method=method, seed=seed,
+                                    checked=True))
+        except CausalError as err:
+            if not keep_going:
+                raise
+            failures.append((q.name, err.diagnostics))
     source = str(study.data.path or study.data.source) if study.data else "<DataFrame>"
-    return RunResult(study.title, source, results)
+    return RunResult(study.title, source, tuple(results), tuple(failures))
 
 
 __all__ = ["METHODS", "METHOD_OPTIONS", "Plan", "estimate", "plan", "run"]

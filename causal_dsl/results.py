@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from scipy import special
 
+from .errors import Diagnostic
+
 if TYPE_CHECKING:
     from .planner import Plan
 
@@ -471,6 +473,13 @@ class RunResult:
     title: str | None
     source: str
     results: tuple[QueryResult, ...]
+    # queries that could not be planned or estimated (only with ``run(keep_going=True)``):
+    # (query name, the diagnostics of its error)
+    failures: tuple[tuple[str, tuple[Diagnostic, ...]], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
 
     def __iter__(self) -> Iterator[QueryResult]:
         return iter(self.results)
@@ -490,12 +499,17 @@ class RunResult:
         head = f"Study: {self.title}" if self.title else "Study"
         parts = [f"{head}\nData: {self.source}"]
         parts += [r.summary() for r in self.results]
+        parts += [f"Query {name}: not estimated ({', '.join(d.code for d in diags)}: "
+                  f"{diags[0].message})" for name, diags in self.failures if diags]
         return "\n\n".join(parts)
 
     def to_markdown(self) -> str:
         head = f"# {self.title}" if self.title else "# Causal study"
         parts = [f"{head}\n\nData: `{self.source}`"]
         parts += [r.to_markdown() for r in self.results]
+        parts += [f"## Query `{name}`: not estimated\n\n"
+                  + "\n".join(f"- {d.code}: {d.message}" for d in diags)
+                  for name, diags in self.failures]
         return "\n\n".join(parts) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
@@ -503,6 +517,8 @@ class RunResult:
             "title": self.title,
             "data": self.source,
             "queries": [r.to_dict() for r in self.results],
+            "failures": [{"query": name, "diagnostics": [d.to_json() for d in diags]}
+                         for name, diags in self.failures],
         }
 
     def to_json(self, indent: int | None = 2) -> str:

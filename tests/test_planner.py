@@ -277,6 +277,22 @@ def test_cli_run_query_method_markdown_and_errors() -> None:
     assert bad.exit_code == 1 and "E509" in bad.output
     did = runner.invoke(main, ["run", str(path), "--method", "did"])
     assert did.exit_code == 1 and "E503" in did.output
+    assert "19 | query main" in did.output  # points at the query, not at its `using` clause
+    partial = runner.invoke(main, ["run", str(path), "--format", "json", "--method", "ols",
+                                   "--query", "main"])
+    assert partial.exit_code == 0
+    assert json.loads(partial.output)["failures"] == []
+
+
+def test_keep_going_collects_failures(heart: causal_dsl.Study) -> None:
+    df = heart_data()
+    res = heart.run(data=df, method="did", keep_going=True)
+    assert not res.ok and len(res) == 0
+    assert [name for name, _ in res.failures] == ["main", "treated", "lin"]
+    assert res.failures[0][1][0].code == "E503"
+    assert "not estimated" in res.summary()
+    with pytest.raises(PlanError):
+        heart.run(data=df, method="did")
 
 
 def test_cli_run_fastfood_panel() -> None:
