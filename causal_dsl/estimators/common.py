@@ -49,32 +49,43 @@ def option_error(design: Design, message: str, help: str) -> EstimationError:
 
 
 def design_matrix(
-    frame: pd.DataFrame, columns: Sequence[str], *, intercept: bool = False
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    intercept: bool = False,
+    lead: Sequence[tuple[str, np.ndarray]] = (),
 ) -> tuple[np.ndarray, list[str]]:
     """Numeric columns as they are, categorical ones as 0/1 dummies for every level but the
     first (the reference level). Levels never seen in the frame get no dummy, because an
-    all-zero column would make the design singular for no reason the user can act on."""
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
+    all-zero column would make the design singular for no reason the user can act on.
+
+    `lead` columns (name, values) come first, after the intercept. The matrix is allocated
+    once and filled column by column: no intermediate blocks (at 10⁶ x 20 each copy is 160 MB).
+    """
     n = len(frame)
+    specs: list[tuple[str, str, Any]] = []  # (name, kind, payload)
     if intercept:
-        blocks.append(np.ones((n, 1)))
-        names.append("(intercept)")
+        specs.append(("(intercept)", "ones", None))
+    specs += [(name, "array", values) for name, values in lead]
     for c in columns:
         s = frame[c]
         if isinstance(s.dtype, pd.CategoricalDtype):
             codes = s.cat.codes.to_numpy()
             present = np.unique(codes[codes >= 0])
             levels = list(s.cat.categories)
-            for code in present[1:]:
-                blocks.append((codes == code).astype(np.float64)[:, None])
-                names.append(f"{c}[{levels[code]}]")
+            specs += [(f"{c}[{levels[code]}]", "dummy", (codes, code)) for code in present[1:]]
         else:
-            blocks.append(s.to_numpy(dtype=np.float64)[:, None])
-            names.append(c)
-    if not blocks:
-        return np.empty((n, 0)), names
-    return np.hstack(blocks), names
+            specs.append((c, "array", s))
+    x = np.empty((n, len(specs)), dtype=np.float64)
+    for j, (_, kind, payload) in enumerate(specs):
+        if kind == "ones":
+            x[:, j] = 1.0
+        elif kind == "dummy":
+            codes, code = payload
+            np.equal(codes, code, out=x[:, j], casting="unsafe")
+        else:
+            x[:, j] = np.asarray(payload, dtype=np.float64)
+    return x, [name for name, _, _ in specs]
 
 
 def numeric(frame: pd.DataFrame, column: str) -> np.ndarray:

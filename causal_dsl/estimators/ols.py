@@ -126,6 +126,18 @@ def collinearity_checks(
     return checks, {"condition_number": cond, "max_vif": float(vif.max())}
 
 
+CHUNK = 131_072  # rows per block when forming X' diag(w) X: bounds the extra memory
+
+
+def _weighted_cross(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """X' diag(w) X in row blocks, so that the n x k weighted copy never exists whole."""
+    out = np.zeros((x.shape[1], x.shape[1]))
+    for start in range(0, len(x), CHUNK):
+        xb = x[start:start + CHUNK]
+        out += xb.T @ (xb * w[start:start + CHUNK, None])
+    return out
+
+
 def fit_linear(
     x: np.ndarray,
     y: np.ndarray,
@@ -186,8 +198,7 @@ def fit_linear(
             omega = e**2 / (1 - h) if se == "HC2" else e**2 / (1 - h) ** 2
         else:
             omega = e**2
-        xe = x * np.sqrt(omega)[:, None]
-        meat = xe.T @ xe
+        meat = _weighted_cross(x, omega)
         cov = xtx_inv @ meat @ xtx_inv
         if se == "HC1":
             cov *= n / df_resid
@@ -248,10 +259,9 @@ def estimate(
         se_norm = "cluster"
     y = numeric(frame, design.outcome)
     d = numeric(frame, design.treatment)
-    xc, cnames = design_matrix(frame, design.covariates)
+    x, names = design_matrix(frame, design.covariates, intercept=True,
+                             lead=[(design.treatment, d)])
     n = len(y)
-    x = np.column_stack([np.ones(n), d, xc])
-    names = ["(intercept)", design.treatment, *cnames]
     fit = fit_linear(x, y, names, se=se_norm, clusters=clusters, span=design.span)
     label = estimand_label(design)
     est = fit.estimate(design.treatment, label)
