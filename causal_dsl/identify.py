@@ -916,9 +916,14 @@ class CausalGraph:
         z is an instrument given W (Henckel et al. 2024's criterion, in the form of van der
         Zander, Textor & Liśkiewicz 2015) when z and W avoid the forbidden nodes, z and the
         treatment are d-connected given W, and z and the outcome are d-separated given W in
-        the proper backdoor graph. W is the separator of z and the outcome nearest to the
-        outcome: if any W works, that one does. Unconditional instruments (W = ∅) come first.
-        On large graphs only the candidates nearest the treatment are tried.
+        the proper backdoor graph. W is searched among the ancestors of z and the outcome
+        (an "ancestral" instrument): a minimal separator of z and the outcome when it works,
+        else the separator nearest to the outcome, which works whenever any ancestral W does.
+        If any conditional instrument exists, an ancestral one does (van der Zander et al.
+        2015), so an empty answer means there is none; a variable that would need a W outside
+        those ancestors (opening a collider below the treatment) is not listed.
+        Unconditional instruments (W = ∅) come first. On large graphs only the candidates
+        nearest the treatment are tried.
         """
         return self._instruments(treatment, outcome, exclude, assume_observed, limit)[0]
 
