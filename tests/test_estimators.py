@@ -105,6 +105,13 @@ def test_high_vif_is_a_warning_naming_the_variables() -> None:
     assert not any("VIF" in w for w in r2.warnings)
 
 
+def test_more_parameters_than_rows_is_too_few_rows() -> None:
+    df = confounded(4)
+    with pytest.raises(DataError) as info:
+        ols(df, Design("d", "y", "ate", ("x1", "x2")), None)
+    assert info.value.diagnostics[0].code == "E412"
+
+
 def test_bad_se_option_is_an_error() -> None:
     with pytest.raises(EstimationError, match="HC5"):
         ols(confounded(100), Design("d", "y", options={"se": "HC5"}), None)

@@ -73,7 +73,9 @@ def propensity_logit(x: np.ndarray, d: np.ndarray, names: list[str]) -> Score:
     if not keep.any():
         p = float(d.mean())
         return Score(np.full(len(d), np.log(p / (1 - p))), True, dropped)
-    z = (x[:, keep] - x[:, keep].mean(axis=0)) / sd[keep]
+    z = x[:, keep] if not keep.all() else x.copy()  # one copy, standardised in place
+    z -= z.mean(axis=0)
+    z /= sd[keep]
     # C = inf is "no penalty" (MatchIt fits an ordinary glm). Newton-Cholesky converges in a
     # few exact steps but each forms an n x p x p Hessian; past LARGE_N rows L-BFGS's
     # matrix-vector products are several times cheaper for the same fitted scores.
@@ -349,7 +351,8 @@ def balance_table(
     smd_before = (mt - mc) / denom
     at, ac = _wmean(xt, w_t[t]), _wmean(xc, w_c[c])
     smd_after = (at - ac) / denom
-    vr = _wvar(xt, w_t[t]) / np.where(_wvar(xc, w_c[c]) > 0, _wvar(xc, w_c[c]), np.nan)
+    vc_after = _wvar(xc, w_c[c])
+    vr = _wvar(xt, w_t[t]) / np.where(vc_after > 0, vc_after, np.nan)
     rows = tuple(
         (names[i], float(mt[i]), float(mc[i]), float(smd_before[i]), float(at[i]),
          float(ac[i]), float(smd_after[i]), float(vr[i]))
@@ -491,9 +494,12 @@ def estimate(
     if score.dropped_constant:
         checks.append(Check("note", "constant in the sample, not used in the score: "
                             + ", ".join(score.dropped_constant)))
-    bal_x = np.column_stack([logit, x])
-    bal_names = ["propensity score (logit)", *names]
-    table, smds = balance_table(bal_x, bal_names, d, fit.weight_t, fit.weight_c, design.estimand)
+    # the score's row and the covariates' rows separately: no n x (p+1) copy of the data
+    t_score, s_score = balance_table(logit[:, None], ["propensity score (logit)"], d,
+                                     fit.weight_t, fit.weight_c, design.estimand)
+    t_cov, s_cov = balance_table(x, names, d, fit.weight_t, fit.weight_c, design.estimand)
+    table = Table(t_cov.title, t_cov.columns, t_score.rows + t_cov.rows)
+    smds = s_score + s_cov
     bad = [(nm, a) for nm, _, a in smds if np.isfinite(a) and abs(a) > SMD_WARN]
     worst = max(smds, key=lambda r: abs(r[2]) if np.isfinite(r[2]) else -1)
     if bad:

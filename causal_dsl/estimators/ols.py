@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from ..errors import Diagnostic, EstimationError, Span
+from ..errors import DataError, Diagnostic, EstimationError, Span
 from ..results import Check, Estimate, EstimatorResult, Table, fmt
 from .common import Design, design_matrix, group_sums, numeric, option_error
 
@@ -154,6 +154,15 @@ def fit_linear(
     clusters) to k in the small-sample factors, as fixest/reghdfe do.
     """
     n, p = x.shape
+    if n - p - extra_k < 1:
+        raise DataError(Diagnostic(
+            "E412",
+            f"too few rows: {n} complete rows for a regression with {p + extra_k} parameters "
+            f"({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})",
+            span,
+            help="a regression needs more rows than parameters; use a smaller adjustment set "
+            "or categorical variables with fewer levels",
+        ))
     xtx = x.T @ x
     bad = rank_problem(xtx, names)
     if bad is not None:
