@@ -67,6 +67,13 @@ class Plan:
     cluster: str | None = None  # data column to cluster on
     absorbed: tuple[str, ...] = ()  # invariant latents absorbed by unit effects (did)
 
+    @property
+    def naive(self) -> str:
+        """The unadjusted contrast every plan reports beside its estimate."""
+        if self.treatment_kind == "binary":
+            return "difference in means (Welch standard error)"
+        return "slope of the outcome on the treatment alone (HC1)"
+
     def option(self, key: str, default: Any = None) -> Any:
         return dict(self.options).get(key, default)
 
@@ -80,6 +87,7 @@ class Plan:
         lines.append(f"  adjustment set: {adj}")
         if self.cross_check:
             lines.append(f"  cross-check: {self.cross_check}")
+        lines.append(f"  naive contrast: {self.naive}")
         lines += [f"  - {r}" for r in self.reasons]
         return "\n".join(lines)
 
@@ -95,6 +103,7 @@ class Plan:
             "reasons": list(self.reasons),
             "adjustment_set": list(self.adjustment),
             "cross_check": self.cross_check,
+            "naive": self.naive,
             "treatment_kind": self.treatment_kind,
             "panel": {"unit": self.unit, "time": self.time} if self.unit else None,
             "cluster": self.cluster,

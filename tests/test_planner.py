@@ -62,6 +62,7 @@ def test_auto_binary_backdoor_is_matching_with_ols_cross_check(heart: causal_dsl
     assert "binary" in p.rule and "matching" in p.rule
     text = str(p)
     assert "drug is binary" in text and "{age, health}" in text and "back-door" in text
+    assert "naive contrast: difference in means" in text
     with pytest.raises(AttributeError):
         p.method = "ols"  # type: ignore[misc]  # frozen
 
