@@ -169,8 +169,9 @@ def build_report(
             try:
                 from .data import check_data, load_data
 
-                frame = load_data(study)
-                check_data(study, frame)
+                loaded = load_data(study)
+                check_data(study, loaded)
+                frame = loaded  # only data that passed the checks is estimated on
             except CausalError as error:
                 data_error = error
                 data_note = "The data could not be used, so nothing was estimated."
