@@ -303,3 +303,17 @@ def test_cli_run_fastfood_panel() -> None:
     res = CliRunner().invoke(main, ["run", str(path)])
     assert res.exit_code == 0, res.output
     assert "Plan: did" in res.output and "CR1" in res.output and "pre-trends" in res.output
+
+
+def test_did_cluster_option_on_a_raw_column_with_too_few_clusters() -> None:
+    path = EXAMPLES / "fastfood.causal"
+    if not path.exists():
+        pytest.skip("examples not present")
+    text = path.read_text(encoding="utf-8").replace(
+        "query jobs: att(min_wage_rise -> employment)",
+        "query jobs: att(min_wage_rise -> employment) using did(cluster = state)")
+    s = causal_dsl.parse(text, path)
+    r = s.estimate("jobs")
+    assert r.plan.cluster == "state" and r.result.detail("clusters") == 2
+    assert any("numerically zero" in w for w in r.warnings)
+    assert any("only 2 clusters" in w for w in r.warnings)

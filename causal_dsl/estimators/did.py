@@ -236,6 +236,10 @@ def _panel(frame: pd.DataFrame, design: Design, extra: pd.DataFrame) -> Estimato
     if pat.never == 0:
         checks.append(Check("note", "no never-treated units: the comparison rests on units not "
                             "yet treated"))
+    if not est.se > 1e-8 * max(1.0, abs(est.effect)):
+        checks.append(Check("warning", f"the clustered standard error is numerically zero: with "
+                            f"{g} clusters the scores cancel within clusters, so the variance "
+                            f"cannot be estimated; cluster on {design.unit} (the default)"))
     if g < FEW_CLUSTERS:
         checks.append(Check("warning", f"only {g} clusters: cluster-robust standard errors are "
                             f"unreliable with fewer than about {FEW_CLUSTERS}"))
