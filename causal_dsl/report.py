@@ -528,6 +528,33 @@ def _paths_legend() -> str:
             'height:0"></span>confounding path blocked by the set (or blockable)</span></div>')
 
 
+def _variable_rows(study: Study) -> list[tuple[str, str, str, str]]:
+    """(name, kind, data column, label) for each variable, in declaration order."""
+    rows = []
+    for v in study.variables:
+        if v.latent:
+            kind = "latent, time-invariant" if v.invariant else "latent"
+        else:
+            kind = str(v.type) + (f" ({', '.join(v.levels)})" if v.levels else "")
+        rows.append((v.name, kind, "—" if v.latent else v.data_column, v.label or ""))
+    return rows
+
+
+def _variables_html(study: Study) -> str:
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>"
+                   for row in _variable_rows(study))
+    return ('<h3 id="variables">Variables</h3><table class="text"><thead><tr><th>variable</th>'
+            "<th>type</th><th>data column</th><th>label</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def _variables_markdown(study: Study) -> list[str]:
+    out = ["### Variables", "", "| variable | type | data column | label |", "|---|---|---|---|"]
+    out += ["| " + " | ".join(_m(c) for c in row) + " |" for row in _variable_rows(study)]
+    out.append("")
+    return out
+
+
 def _diagram_html(svg: str | None, mermaid: str, note: str) -> str:
     if svg is not None:
         return f'<div class="dag">{svg}</div>'
@@ -696,6 +723,7 @@ def _report_html(rep: Report) -> str:
 
     out.append('<h2 id="assumptions">Assumptions</h2>')
     out.append("<ul>" + "".join(f"<li>{_e(a)}</li>" for a in rep.assumptions) + "</ul>")
+    out.append(_variables_html(s))
     if rep.implications:
         more = (f" (and {rep.implications_more} more)" if rep.implications_more else "")
         out.append("<p>If the diagram is right, the data should show these conditional "
@@ -852,6 +880,7 @@ def _report_markdown(rep: Report) -> str:
     out += ["## Assumptions", ""]
     out += [f"- {_m(a)}" for a in rep.assumptions]
     out.append("")
+    out += _variables_markdown(s)
     if rep.implications:
         more = f" (and {rep.implications_more} more)" if rep.implications_more else ""
         out += ["If the diagram is right, the data should show these conditional "
