@@ -21,7 +21,8 @@ Rules, in order (docs/estimation.md has the long form):
 Raises `PlanError` (E501 not identifiable, E502 matching on a non-binary treatment or without
 covariates, E503 DiD without panel or 2×2 data, E504 a time-varying latent confounder blocks
 DiD, E505 the treatment never switches on, E506 unsupported variable types, E507 unknown method,
-E509 unknown query) and lets `DataError` / `EstimationError` from the data and estimators through.
+E509 unknown query, E513 an invalid `adjusting` set) and lets `DataError` / `EstimationError`
+from the data and estimators through.
 """
 
 from __future__ import annotations
@@ -206,6 +207,17 @@ def plan(
     kind_text = t_kind.value if t_kind else "latent"
     ident = _identify(study, query)
     adj = tuple(sorted(ident.adjustment_set)) if ident.identifiable else ()
+    proposed = getattr(ident, "proposed", None)
+    if proposed is not None and chosen != "did":
+        if not proposed.valid:
+            raise _error(study, "E513", f"the proposed set `adjusting {_set(proposed.adjusting)}`"
+                         f" is not a valid adjustment set for {query.treatment} -> "
+                         f"{query.outcome}: " + "; ".join(proposed.problems), query,
+                         (f"adjust for {_set(adj)} instead (remove `adjusting` to let the "
+                          "planner choose)") if ident.identifiable else
+                         "no set of observed variables is valid here", notes=proposed.notes)
+        # the user's own set, checked valid, is what they asked to adjust for
+        adj = tuple(sorted(proposed.adjusting))
     base = dict(query=query.name, estimand=query.estimand, treatment=query.treatment,
                 outcome=query.outcome, treatment_kind=kind_text)
     binary = t_kind is VarType.BINARY

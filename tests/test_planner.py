@@ -317,3 +317,15 @@ def test_did_cluster_option_on_a_raw_column_with_too_few_clusters() -> None:
     assert r.plan.cluster == "state" and r.result.detail("clusters") == 2
     assert any("numerically zero" in w for w in r.warnings)
     assert any("only 2 clusters" in w for w in r.warnings)
+
+
+def test_proposed_adjusting_set_is_used_when_valid_and_refused_when_not() -> None:
+    good = causal_dsl.parse(HEART.replace("query main: ate(drug -> severity)",
+                                          "query main: ate(drug -> severity) adjusting {health}"))
+    assert plan(good, good.query("main")).adjustment == ("health",)
+    bad = causal_dsl.parse(HEART.replace("query main: ate(drug -> severity)",
+                                         "query main: ate(drug -> severity) adjusting {site}"))
+    with pytest.raises(PlanError) as info:
+        plan(bad, bad.query("main"))
+    d = info.value.diagnostics[0]
+    assert d.code == "E513" and "{site}" in d.message and "{age, health}" in (d.help or "")
