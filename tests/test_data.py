@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import causal_dsl
 from causal_dsl.data import (
@@ -196,3 +198,19 @@ def test_nothing_vanishes_unseen_with_numeric_codes(tmp_path: Path) -> None:
     missing = int(frame.health_score.isna().sum())
     assert prep.report.rows_used == n - missing
     assert dict(prep.report.missing_by_column)["health"] == missing
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 1.0, None]),
+                          st.one_of(st.none(), st.floats(-1e6, 1e6)),
+                          st.sampled_from(["a", "b", "c", None])), min_size=1, max_size=40))
+def test_listwise_deletion_property(rows: list[tuple[float | None, float | None, str | None]]
+                                    ) -> None:
+    frame = pd.DataFrame(rows, columns=["drug", "severity", "ward"])
+    study = causal_dsl.parse(STUDY)
+    prep = prepare(study, frame, ["drug", "severity", "ward"])
+    complete = frame.notna().all(axis=1)
+    assert prep.report.rows_used == int(complete.sum()) == len(prep.frame)
+    assert dict(prep.report.missing_by_column) == {c: int(frame[c].isna().sum())
+                                                    for c in frame.columns}
+    assert not prep.frame.isna().any().any()
