@@ -181,6 +181,22 @@ def plan(
     study: Study, query: Query, *, method: str | None = None, data: pd.DataFrame | None = None
 ) -> Plan:
     """Choose the estimator for `query` (see the module docstring for the rules)."""
+    p = _plan(study, query, method=method, data=data)
+    panel = study.data is not None and study.data.is_panel
+    if panel and p.method == "ols" and p.cluster is None and p.option("se") in (None,
+                                                                                  "cluster"):
+        # rows of one unit share its unobserved traits: they are not independent draws
+        assert study.data is not None and study.data.unit is not None
+        unit = study.data.unit
+        return replace(p, cluster=unit, reasons=(*p.reasons, (
+            f"The data is a panel: standard errors are clustered by {unit}, because rows of "
+            "one unit are not independent.")))
+    return p
+
+
+def _plan(
+    study: Study, query: Query, *, method: str | None = None, data: pd.DataFrame | None = None
+) -> Plan:
     t_var, y_var = study.variable(query.treatment), study.variable(query.outcome)
     t_kind, y_kind = t_var.type, y_var.type
     if y_kind is VarType.CATEGORICAL:
@@ -421,7 +437,9 @@ def estimate(
     for key in ("group", "period"):
         if p.option(key):
             names.append(str(p.option(key)))
-    extra = [c for c in (p.unit, p.time, p.cluster) if c]
+    panel_unit = study.data.unit if study.data is not None and study.data.is_panel else None
+    cross_cluster = panel_unit if p.cross_check == "ols" else None
+    extra = list(dict.fromkeys(c for c in (p.unit, p.time, p.cluster, cross_cluster) if c))
     source = str(study.data.path or study.data.source) if study.data else "<DataFrame>"
     prepared = prepare(study, frame, names, extra, source=source)
     span = query.span
@@ -429,6 +447,10 @@ def estimate(
     require_varying(prepared, p.treatment, span)
     design = _design(study, p, query, seed)
     checks: list[Check] = []
+    if p.method == "matching" and study.data is not None and study.data.is_panel:
+        checks.append(Check("warning", "the data is a panel but matching treats every row as "
+                            "an independent unit: its standard error ignores that rows of one "
+                            f"{study.data.unit} are alike (the OLS cross-check clusters)"))
     if p.treatment_kind == "binary":
         counts = prepared.frame[p.treatment].value_counts()
         if counts.min() < 2:
@@ -449,7 +471,7 @@ def estimate(
     cross: EstimatorResult | None = None
     agreement = None
     if p.cross_check:
-        cdesign = replace(design, options={})
+        cdesign = replace(design, options={}, cluster=cross_cluster or design.cluster)
         try:
             cross = ESTIMATORS[p.cross_check](prepared.frame, cdesign, prepared.extra)
             agreement = agreement_check(result, cross)

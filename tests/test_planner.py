@@ -329,3 +329,17 @@ def test_proposed_adjusting_set_is_used_when_valid_and_refused_when_not() -> Non
         plan(bad, bad.query("main"))
     d = info.value.diagnostics[0]
     assert d.code == "E513" and "{site}" in d.message and "{age, health}" in (d.help or "")
+
+
+def test_panel_data_clusters_ols_by_unit() -> None:
+    text = PANEL.replace("{inv}", "").replace("latent economy\n", "var economy: continuous\n")
+    s = causal_dsl.parse(text)
+    rng = np.random.default_rng(0)
+    df = panel_data().assign(economy=lambda f: f.store % 7 + rng.normal(size=len(f)))
+    p = plan(s, s.query("q"), data=df)
+    assert p.method == "matching"  # identified by adjustment: the panel is not needed
+    r = estimate(s, s.query("q"), data=df)
+    assert r.cross_check is not None and r.cross_check.detail("n_clusters") == 120
+    assert any("independent unit" in w for w in r.warnings)
+    lin = plan(s, s.query("q"), data=df, method="ols")
+    assert lin.cluster == "store" and "clustered by store" in " ".join(lin.reasons)
