@@ -67,6 +67,10 @@ COLOURS: Mapping[str, str] = {
     "blocked_path": "#f0a030",
 }
 LABEL_WIDTH = 28  # characters per line of a variable's label under its name
+# Above this many variables, bound Graphviz's network-simplex and crossing-minimisation passes:
+# at 500 variables the x-coordinate pass alone took 4.8 of dot's 6.5 CPU seconds, and
+# nslimit = mclimit = 0.5 brings the whole layout to about 1 s (benchmarks/render.py).
+LARGE_GRAPH = 150
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,15 +286,23 @@ def _wrap(text: str) -> list[str]:
 # DOT
 # ---------------------------------------------------------------------------------------------
 def _html(text: str) -> str:
-    """Escape text for a Graphviz HTML-like label (numeric entity for the apostrophe, which
-    Graphviz does not know as ``&#x27;``)."""
-    return html.escape(text, quote=True).replace("&#x27;", "&#39;")
+    """Escape text for a Graphviz HTML-like label: entities for markup (a numeric one for the
+    apostrophe, which Graphviz does not know as ``&#x27;``), and a doubled backslash, because
+    Graphviz expands ``\\N`` (node name) and ``\\G`` even in HTML labels, entities included."""
+    return html.escape(text.replace("\\", "\\\\"), quote=True).replace("&#x27;", "&#39;")
 
 
-def _dot_string(text: str) -> str:
-    """Escape text for a quoted DOT string: a backslash would start an escape (``\\N`` is the
-    node name), and pydot escapes the quotes itself."""
-    return text.replace("\\", "\\\\").replace("\n", " ")
+def _dot_string(text: str, *, tooltip: bool = False) -> str:
+    """Quote text as a DOT string ourselves: pydot leaves a value that starts with ``<`` and
+    ends with ``>`` unquoted (an HTML label), so a title ``<b>`` would become markup.
+
+    A backslash is doubled, as DOT's escString wants (``\\N`` alone would print the node name);
+    Graphviz expands ``\\N`` in tooltips even after a doubled backslash, so there a backslash
+    becomes U+29F5 (reverse solidus operator), which looks the same.
+    """
+    flat = " ".join(text.split())
+    flat = flat.replace("\\", "\u29f5") if tooltip else flat.replace("\\", "\\\\")
+    return '"' + flat.replace('"', '\\"') + '"'
 
 
 def build_dot(
@@ -310,6 +322,9 @@ def build_dot(
     g.set("fontname", "Helvetica")
     g.set("nodesep", "0.35")
     g.set("ranksep", "0.6")
+    if len(study.variables) > LARGE_GRAPH:
+        g.set("nslimit", "0.5")
+        g.set("mclimit", "0.5")
     if title and study.title:
         g.set("label", _dot_string(study.title))
         g.set("labelloc", "t")
@@ -343,7 +358,7 @@ def build_dot(
             attrs["color"] = path_colour
             attrs["penwidth"] = "2"
         attrs["style"] = ",".join(style)
-        attrs["tooltip"] = _dot_string(_tooltip(study, v.name))
+        attrs["tooltip"] = _dot_string(_tooltip(study, v.name), tooltip=True)
         g.add_node(pydot.Node(ids[v.name], **attrs))
     for e in study.edges:
         eattrs: dict[str, str] = {}

@@ -163,7 +163,7 @@ def build_report(
         if data is not None:
             frame = data
         elif study.data is None:
-            data_note = "No data is bound to this study (add a `data \"file.csv\"` line): " \
+            data_note = "No data is bound to this study (add a line such as data \"file.csv\"): " \
                         "identification only."
         else:
             try:
