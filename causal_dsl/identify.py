@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import separators as sep
 from .errors import Diagnostic, GraphError, Span, suggest
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from .model import Query, Study
 
 ADJUSTMENT_KINDS = ("minimal", "all_minimal", "smallest", "optimal")
+_FLIP = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 <-> 1 (latent -> adjustable)
 # Display caps: long answers are cut and the cut is said out loud.
 MAX_SETS = 20
 MAX_PATHS = 20
@@ -360,6 +363,7 @@ class _Problem:
     ch: list[list[int]]
     allowed: bytearray  # R: observed (or assumed), not forbidden, not excluded, not t or y
     include: tuple[int, ...]
+    edges: tuple[np.ndarray, np.ndarray] | None  # the backdoor graph's arrays (large graphs)
 
     @property
     def causal_path(self) -> bool:
@@ -559,7 +563,8 @@ class CausalGraph:
             raise GraphError(Diagnostic(
                 "E308", f"d-separation needs disjoint sets; {_fmt_set(self._name_set(overlap))}"
                 " appears twice", help="remove the repeated variable from one of the sets"))
-        return sep.d_separated(x, y, sep.mask(self.n, z), self._pa, self._ch, self.n)
+        return sep.d_separated(x, y, sep.mask(self.n, z), self._pa, self._ch, self.n,
+                               self._edges())
 
     # --- the adjustment problem ----------------------------------------------------------
     def _problem(
@@ -591,13 +596,13 @@ class CausalGraph:
         inc = self._ids(include, "adjust for", span)
         exc = self._ids(exclude, "never adjust for", span)
         n, pa, ch = self.n, self._pa, self._ch
-        de_t = sep.closure((t,), ch, n)
-        an_y = sep.closure((y,), pa, n)
+        de_t = self._closure((t,), up=False)
+        an_y = self._closure((y,), up=True)
         cn = bytearray(n)
         for v in sep._ones(de_t):
             if an_y[v] and v != t:
                 cn[v] = 1
-        forb = sep.closure(sep._ones(cn), ch, n)
+        forb = self._closure(sep._ones(cn), up=False)
         forb[t] = 1
         # the proper backdoor graph: drop t -> c for every causal node c
         pbd_pa, pbd_ch = list(pa), list(ch)
@@ -605,7 +610,12 @@ class CausalGraph:
         for c in ch[t]:
             if cn[c]:
                 pbd_pa[c] = [p for p in pa[c] if p != t]
-        allowed = bytearray(1 - b for b in self._latent)
+        edges = self._edges()
+        if edges is not None:
+            src, dst = edges
+            keep = ~((src == t) & np.frombuffer(bytes(cn), dtype=np.uint8).astype(bool)[dst])
+            edges = (src[keep], dst[keep])
+        allowed = self._latent.translate(_FLIP)
         for v in assumed:
             allowed[v] = 1
         for v in sep._ones(forb):
@@ -638,7 +648,7 @@ class CausalGraph:
                     "descendant of the treatment on a causal path biases the effect"))
         if problems:
             raise GraphError(problems)
-        problem = _Problem(t, y, cn, forb, pbd_pa, pbd_ch, allowed, tuple(inc))
+        problem = _Problem(t, y, cn, forb, pbd_pa, pbd_ch, allowed, tuple(inc), edges)
         if len(self._cache) > 256:
             self._cache.clear()
         self._cache[("problem", key)] = problem
@@ -646,7 +656,21 @@ class CausalGraph:
 
     def _separation(self, p: _Problem) -> sep.SeparationProblem:
         return sep.SeparationProblem.build(p.pa, p.ch, self.n, (p.t,), (p.y,), p.include,
-                                           p.allowed)
+                                           p.allowed, p.edges)
+
+    def _edges(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Edge arrays for the vectorised searches, on graphs large enough to need them."""
+        if self.n < sep.FAST_MIN:
+            return None
+        if "edges" not in self._cache:
+            self._cache["edges"] = sep.edge_arrays(self._pa, self.n)
+        return self._cache["edges"]
+
+    def _closure(self, seeds: Iterable[int], up: bool) -> bytearray:
+        edges = self._edges()
+        if edges is None:
+            return sep.closure(seeds, self._pa if up else self._ch, self.n)
+        return sep.closure_np(seeds, edges[0], edges[1], self.n, up)
 
     def causal_nodes(self, treatment: str, outcome: str) -> frozenset[str]:
         """The variables other than the treatment on a directed path to the outcome
@@ -667,7 +691,7 @@ class CausalGraph:
         z = self._ids(adjusting, "adjustment set")
         if any(p.forb[v] or v == p.y for v in z):
             return False
-        return sep.d_separated((p.t,), (p.y,), sep.mask(self.n, z), p.pa, p.ch, self.n)
+        return sep.d_separated((p.t,), (p.y,), sep.mask(self.n, z), p.pa, p.ch, self.n, p.edges)
 
     def adjustment_sets(
         self,
@@ -739,7 +763,8 @@ class CausalGraph:
         if missing:
             return OptimalSet(None, f"the O-set {shown} leaves out "
                               f"{_fmt_set(self._names[v] for v in missing)} from `adjust for`")
-        if not sep.d_separated((p.t,), (p.y,), sep.mask(self.n, o), p.pa, p.ch, self.n):
+        if not sep.d_separated((p.t,), (p.y,), sep.mask(self.n, o), p.pa, p.ch, self.n,
+                               p.edges):
             return OptimalSet(None, f"the O-set {shown} is not a valid adjustment set here "
                               "(latent variables leave a backdoor path open)")
         return OptimalSet(self._name_set(o), f"{shown} is the O-set: the valid adjustment set "
@@ -935,8 +960,12 @@ class CausalGraph:
             return (), True
         n, t, y = self.n, p.t, p.y
         none = bytearray(n)
-        to_t = sep.dconnected((t,), none, self._pa, self._ch, n)
-        to_y = sep.dconnected((y,), none, p.pa, p.ch, n)
+        if p.edges is None:
+            to_t = sep.dconnected((t,), none, self._pa, self._ch, n)
+            to_y = sep.dconnected((y,), none, p.pa, p.ch, n)
+        else:
+            to_t = sep.dconnected_np((t,), none, self._edges(), n)  # type: ignore[arg-type]
+            to_y = sep.dconnected_np((y,), none, p.edges, n)
         candidates = [v for v in self._by_distance(t) if p.allowed[v]]
         unconditional = [v for v in candidates if to_t[v] and not to_y[v]]
         found = [Instrument(self._names[v]) for v in unconditional]
@@ -956,14 +985,16 @@ class CausalGraph:
                 break
             checks -= 1
             allowed[v] = 0  # the instrument is not part of its own conditioning set
-            problem = sep.SeparationProblem.build(p.pa, p.ch, n, (v,), (y,), (), allowed)
+            problem = sep.SeparationProblem.build(p.pa, p.ch, n, (v,), (y,), (), allowed,
+                                                  p.edges)
             allowed[v] = 1
             w_min = problem.minimal()
             if w_min is None:
                 continue  # nothing observed separates v from the outcome
             # A minimal separator reads best; the nearest one decides (if it fails, all do).
             for w in (w_min, problem.nearest_to_y()):
-                if w and not sep.d_separated((v,), (t,), sep.mask(n, w), self._pa, self._ch, n):
+                if w and not sep.d_separated((v,), (t,), sep.mask(n, w), self._pa, self._ch, n,
+                                             self._edges()):
                     found.append(Instrument(self._names[v], self._name_set(w)))
                     break
         found.sort(key=lambda i: (len(i.given), i.z))
@@ -1160,7 +1191,7 @@ def _check_proposed(g: CausalGraph, p: _Problem, query: Query,
     rest = [v for v in z if v not in (p.t, p.y) and not p.forb[v]
             and (not g._latent[v] or v in assumed_ids)]
     given = sep.mask(g.n, rest)
-    separated = sep.d_separated((p.t,), (p.y,), given, p.pa, p.ch, g.n)
+    separated = sep.d_separated((p.t,), (p.y,), given, p.pa, p.ch, g.n, p.edges)
     open_paths: list[PathStatus] = []
     if not separated:
         open_paths, _ = g._paths(p.pa, p.ch, p.t, p.y, rest, backdoor_only=False,
@@ -1181,7 +1212,7 @@ def _check_proposed(g: CausalGraph, p: _Problem, query: Query,
     if valid and len(z) <= 50:
         spare = [g._names[v] for v in z
                  if sep.d_separated((p.t,), (p.y,), sep.mask(g.n, [u for u in z if u != v]),
-                                    p.pa, p.ch, g.n)]
+                                    p.pa, p.ch, g.n, p.edges)]
         if spare:
             notes.append(f"valid but not minimal: {_fmt_set(spare)} could each be dropped")
     return ProposedCheck(frozenset(query.adjusting), valid, tuple(problems), tuple(notes),

@@ -16,6 +16,7 @@ import networkx as nx
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from causal_dsl import separators as sep
 from causal_dsl.identify import CausalGraph
 from causal_dsl.model import Query
 
@@ -359,3 +360,38 @@ def test_instruments_are_sound_and_complete(case: Case) -> None:
                      for s in itertools.combinations(ancestral, k))
         assert (z in found) == exists, z
     assert bool(found) == bool(anywhere)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(cases(), confounded_cases()), st.data())
+def test_vectorised_searches_agree_with_brute_force(case: Case, data: st.DataObject) -> None:
+    """Large graphs run the searches vectorised (numpy + scipy); force that path here."""
+    saved = sep.FAST_MIN
+    sep.FAST_MIN = 0
+    try:
+        g, ref = case.graph(), reference(case)
+        if case.include & ref.forbidden:
+            return
+        assert g._edges() is not None
+        valid = brute_force(case, ref)
+        assert set(g.adjustment_sets(case.t, case.y, "all_minimal", **kw(case))) == (
+            minimal_of(valid, case.include))
+        one = g.adjustment_sets(case.t, case.y, "minimal", **kw(case))
+        smallest = g.adjustment_sets(case.t, case.y, "smallest", **kw(case))
+        assert (one is None) == (smallest is None) == (not valid)
+        if valid:
+            assert ref.valid(case, one) and ref.valid(case, smallest)
+            assert len(smallest) == min(len(z) for z in valid)
+        names = list(case.names)
+        x, y = data.draw(st.lists(st.sampled_from(names), min_size=2, max_size=2, unique=True))
+        rest = [v for v in names if v not in (x, y)]
+        z = frozenset(data.draw(st.lists(st.sampled_from(rest), unique=True))) if rest else (
+            frozenset())
+        assert g.d_separated({x}, {y}, z) == nx.is_d_separator(case.dag(), {x}, {y}, z)
+        r = g.identify(Query("q", "ate", case.t, case.y, include=case.include,
+                             exclude=case.exclude))
+        assert r.identifiable == bool(valid)
+        if valid:
+            assert r.adjustment_set is not None and ref.valid(case, r.adjustment_set)
+    finally:
+        sep.FAST_MIN = saved
