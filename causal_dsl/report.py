@@ -471,6 +471,64 @@ def forest_text(rows: Sequence[ForestRow], width: int = 44) -> str:
     return "\n".join(lines)
 
 
+def event_study_svg(table: Table, *, width: int = 640, height: int = 240) -> str | None:
+    """The event-study coefficients against event time, with 95% intervals, a dashed zero line
+    and a dotted line where treatment starts (between -1 and 0); None when the table does not
+    have the event-study columns. Leads (before adoption) are grey, lags blue."""
+    cols = [c.lower() for c in table.columns]
+    try:
+        i_t, i_b = cols.index("event time"), cols.index("coef")
+        i_lo, i_hi = cols.index("95% low"), cols.index("95% high")
+    except ValueError:
+        return None
+    points = []
+    for row in table.rows:
+        try:
+            k, b, lo, hi = (float(row[i]) for i in (i_t, i_b, i_lo, i_hi))
+        except (TypeError, ValueError):
+            continue
+        if all(math.isfinite(v) for v in (k, b, lo, hi)):
+            points.append((k, b, lo, hi))
+    if len(points) < 2:
+        return None
+    ks = [p[0] for p in points]
+    yt = nice_ticks(min(min(p[2] for p in points), 0.0), max(max(p[3] for p in points), 0.0))
+    left, right, top, bottom = 56, 16, 12, 42
+    pw, ph = width - left - right, height - top - bottom
+    k0, k1 = min(ks) - 0.5, max(ks) + 0.5
+
+    def x(k: float) -> float:
+        return left + (k - k0) / (k1 - k0) * pw
+
+    def y(v: float) -> float:
+        return top + (yt[-1] - v) / (yt[-1] - yt[0]) * ph
+
+    parts = [f'<svg class="forest" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+             'aria-label="event-study plot">',
+             '<g font-family="Helvetica, Arial, sans-serif" font-size="12">']
+    for t in yt:
+        parts.append(f'<line x1="{left}" y1="{y(t):.1f}" x2="{left + pw}" y2="{y(t):.1f}" '
+                     'stroke="#e6e6e6"/>')
+        parts.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" fill="#444">'
+                     f"{html.escape(fmt(t, 3))}</text>")
+    parts.append(f'<line x1="{left}" y1="{y(0):.1f}" x2="{left + pw}" y2="{y(0):.1f}" '
+                 'stroke="#555" stroke-dasharray="4 3"/>')
+    parts.append(f'<line x1="{x(-0.5):.1f}" y1="{top}" x2="{x(-0.5):.1f}" y2="{top + ph}" '
+                 'stroke="#999" stroke-dasharray="1 3"/>')
+    for k, b, lo, hi in points:
+        colour = "#777777" if k < 0 else COLOURS["treatment_line"]
+        parts.append(f'<line x1="{x(k):.1f}" y1="{y(lo):.1f}" x2="{x(k):.1f}" y2="{y(hi):.1f}" '
+                     f'stroke="{colour}" stroke-width="2"/>')
+        parts.append(f'<circle cx="{x(k):.1f}" cy="{y(b):.1f}" r="4" fill="{colour}"/>')
+        parts.append(f'<text x="{x(k):.1f}" y="{top + ph + 16}" text-anchor="middle" '
+                     f'fill="#444">{html.escape(fmt(k))}</text>')
+    parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+                 'fill="#555">periods relative to adoption (95% intervals; reference -1)</text>')
+    parts.append("</g></svg>")
+    return "\n".join(parts)
+
+
 # ---------------------------------------------------------------------------------------------
 # HTML
 # ---------------------------------------------------------------------------------------------
@@ -676,6 +734,10 @@ def query_result_html(r: QueryResult, *, heading: bool = True, plot: bool = True
     out.append("<p><strong>Diagnostics:</strong></p>" + _checks_html(r.all_checks))
     for t in r.result.tables:
         out.append(_table_html(t))
+        if plot and t.title.lower().startswith("event study"):
+            picture = event_study_svg(t)
+            if picture is not None:
+                out.append(picture)
     if r.seed is not None:
         out.append(f'<p class="muted">Seed: {_e(r.seed)}</p>')
     return "\n".join(out)

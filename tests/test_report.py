@@ -23,6 +23,7 @@ from causal_dsl.report import (
     Report,
     assumptions_in_words,
     build_report,
+    event_study_svg,
     forest_svg,
     forest_text,
     nice_ticks,
@@ -149,7 +150,12 @@ def test_report_of_a_panel_study(fastfood_report: Report) -> None:
     assert "not identified by adjustment" in page
     assert "min_wage_rise &lt;- economy -&gt; employment" in page  # the open path, escaped
     assert section.result is not None and section.result.method == "did"
-    assert "Event study" in page  # the pre-trend table
+    assert "Event study" in page  # the pre-trend table, and its plot
+    plot = page[page.index('aria-label="event-study plot"') - 200:]
+    plot = plot[plot.index("<svg"): plot.index("</svg>") + 6]
+    table = section.result.result.table("Event study")
+    assert table is not None
+    assert len(list(ET.fromstring(plot).iter(f"{SVG_NS}circle"))) == len(table.rows)
     # the diagram colours the path no set can block, and says what red means
     assert fastfood_report.diagram_highlight == "paths"
     assert "open path (not blocked)" in page
@@ -256,6 +262,18 @@ def test_forest_plot_svg() -> None:
     # not finite values are said, not drawn
     odd = ET.fromstring(forest_svg((ForestRow("x", math.nan, 0, 1),)))
     assert "not finite" in [t.text for t in odd.iter(f"{SVG_NS}text")]
+
+
+def test_event_study_plot_needs_its_columns() -> None:
+    from causal_dsl.results import Table
+
+    assert event_study_svg(Table("Coefficients", ("term", "coef"), (("x", 1.0),))) is None
+    t = Table("Event study", ("event time", "coef", "SE", "95% low", "95% high", "p"),
+              ((-2, 0.1, 0.1, -0.1, 0.3, 0.5), (-1, 0, 0, 0, 0, math.nan),
+               (0, 2.0, 0.2, 1.6, 2.4, 0.0)))
+    root = ET.fromstring(event_study_svg(t) or "")
+    ys = [float(c.get("cy")) for c in root.iter(f"{SVG_NS}circle")]
+    assert len(ys) == 3 and ys[2] < ys[0] < ys[1]  # 2.0 above 0.1 above 0: higher is up
 
 
 def test_forest_plot_text() -> None:
