@@ -189,7 +189,7 @@ def bench_size(n: int, args: argparse.Namespace, others: dict[str, bool]) -> Non
     print(f"  build the graph                 {build:8.3f} s")
 
     def reset(graph: CausalGraph = g) -> None:
-        graph._cache.clear()  # time the forbidden set and backdoor graph too
+        graph._forget()  # time the forbidden set and backdoor graph too
 
     one_s, one = timed(lambda: g.adjustment_sets(t, y), reset=reset)
     verdict = "no valid set" if one is None else f"{len(one)} variables"

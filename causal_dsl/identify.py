@@ -438,6 +438,8 @@ class CausalGraph:
         self._n_vars = n_vars
         self._topo = self._topological_order()
         self._cache: dict[Any, Any] = {}
+        if self.n >= sep.FAST_MIN:  # arrays for the vectorised searches, built once
+            self._cache["edges"] = sep.edge_arrays(pa, self.n)
 
     @classmethod
     def from_study(cls, study: Study) -> CausalGraph:
@@ -596,30 +598,39 @@ class CausalGraph:
         inc = self._ids(include, "adjust for", span)
         exc = self._ids(exclude, "never adjust for", span)
         n, pa, ch = self.n, self._pa, self._ch
-        de_t = self._closure((t,), up=False)
-        an_y = self._closure((y,), up=True)
-        cn = bytearray(n)
-        for v in sep._ones(de_t):
-            if an_y[v] and v != t:
-                cn[v] = 1
-        forb = self._closure(sep._ones(cn), up=False)
-        forb[t] = 1
+        edges = self._edges()
+        if edges is None:
+            de_t = sep.closure((t,), ch, n)
+            an_y = sep.closure((y,), pa, n)
+            cn = bytearray(n)
+            for v in sep._ones(de_t):
+                if an_y[v] and v != t:
+                    cn[v] = 1
+            forb = sep.closure(sep._ones(cn), ch, n)
+            forb[t] = 1
+            allowed = self._latent.translate(_FLIP)
+            for v in sep._ones(forb):
+                allowed[v] = 0
+        else:  # the same sets, vectorised
+            src, dst = edges
+            cn_np = sep.reach_np(n, src, dst, (t,)) & sep.reach_np(n, dst, src, (y,))
+            cn_np[t] = False
+            forb_np = sep.reach_np(n, src, dst, np.flatnonzero(cn_np).tolist())
+            forb_np[t] = True
+            latent_np = np.frombuffer(bytes(self._latent), dtype=np.uint8).astype(bool)
+            cn, forb, allowed = (bytearray(m.view(np.uint8).tobytes())
+                                 for m in (cn_np, forb_np, ~latent_np & ~forb_np))
+            # ... and the proper backdoor graph's arrays: drop t -> c for causal nodes c
+            keep = ~((src == t) & cn_np[dst])
+            edges = (src[keep], dst[keep])
         # the proper backdoor graph: drop t -> c for every causal node c
         pbd_pa, pbd_ch = list(pa), list(ch)
         pbd_ch[t] = [c for c in ch[t] if not cn[c]]
         for c in ch[t]:
             if cn[c]:
                 pbd_pa[c] = [p for p in pa[c] if p != t]
-        edges = self._edges()
-        if edges is not None:
-            src, dst = edges
-            keep = ~((src == t) & np.frombuffer(bytes(cn), dtype=np.uint8).astype(bool)[dst])
-            edges = (src[keep], dst[keep])
-        allowed = self._latent.translate(_FLIP)
         for v in assumed:
-            allowed[v] = 1
-        for v in sep._ones(forb):
-            allowed[v] = 0
+            allowed[v] = 0 if forb[v] else 1
         for v in exc:
             allowed[v] = 0
         allowed[t] = allowed[y] = 0
@@ -650,7 +661,7 @@ class CausalGraph:
             raise GraphError(problems)
         problem = _Problem(t, y, cn, forb, pbd_pa, pbd_ch, allowed, tuple(inc), edges)
         if len(self._cache) > 256:
-            self._cache.clear()
+            self._forget()
         self._cache[("problem", key)] = problem
         return problem
 
@@ -662,15 +673,14 @@ class CausalGraph:
         """Edge arrays for the vectorised searches, on graphs large enough to need them."""
         if self.n < sep.FAST_MIN:
             return None
-        if "edges" not in self._cache:
+        if "edges" not in self._cache:  # FAST_MIN was lowered after construction (tests)
             self._cache["edges"] = sep.edge_arrays(self._pa, self.n)
         return self._cache["edges"]
 
-    def _closure(self, seeds: Iterable[int], up: bool) -> bytearray:
-        edges = self._edges()
-        if edges is None:
-            return sep.closure(seeds, self._pa if up else self._ch, self.n)
-        return sep.closure_np(seeds, edges[0], edges[1], self.n, up)
+    def _forget(self) -> None:
+        """Drop cached answers (keeps the graph's own arrays): for benchmarks."""
+        for key in [k for k in self._cache if k != "edges"]:
+            del self._cache[key]
 
     def causal_nodes(self, treatment: str, outcome: str) -> frozenset[str]:
         """The variables other than the treatment on a directed path to the outcome
