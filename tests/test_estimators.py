@@ -148,7 +148,7 @@ def test_nonlinear_confounding_matching_right_ols_biased() -> None:
 
 def test_bias_adjustment_removes_matching_bias_under_strong_confounding() -> None:
     effects = {False: [], True: []}
-    for seed in range(30):
+    for seed in range(15):
         df = confounded(2000, seed)
         for adj in (False, True):
             r = matching(df, Design("d", "y", "ate", ("x1", "x2"),
@@ -288,8 +288,8 @@ def test_exact_matching_keeps_strata() -> None:
 
 
 def test_bootstrap_se_is_reproducible_and_close_to_ai() -> None:
-    df = confounded(600)
-    opts = {"se": "bootstrap", "bootstrap": 40}
+    df = confounded(400)
+    opts = {"se": "bootstrap", "bootstrap": 25}
     a = matching(df, Design("d", "y", "ate", ("x1", "x2"), options=opts, seed=3), None)
     b = matching(df, Design("d", "y", "ate", ("x1", "x2"), options=opts, seed=3), None)
     ai = matching(df, Design("d", "y", "ate", ("x1", "x2")), None)
