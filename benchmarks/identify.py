@@ -115,14 +115,18 @@ if tool == "dowhy":
     start = time.perf_counter()
     model = CausalModel(data=data, treatment=t, outcome=y, graph=g)
     estimand = model.identify_effect(proceed_when_unidentifiable=True)
-    answer = str(estimand.get_backdoor_variables())[:200]
+    answer = sorted(estimand.get_backdoor_variables() or [])
 elif tool == "pgmpy":
-    from pgmpy.base import DAG
+    try:
+        from pgmpy.models import DiscreteBayesianNetwork as Network
+    except ImportError:  # pgmpy < 1.0
+        from pgmpy.models import BayesianNetwork as Network
     from pgmpy.inference import CausalInference
-    dag = DAG(edges, latents=latents)
-    dag.add_nodes_from(spec["names"])
+    model = Network(edges, latents=latents)
+    model.add_nodes_from(spec["names"])
     start = time.perf_counter()
-    answer = str(sorted(CausalInference(dag).get_minimal_adjustment_set(t, y) or []))[:200]
+    found = CausalInference(model).get_minimal_adjustment_set(t, y)
+    answer = None if found is None else sorted(found)
 else:
     raise SystemExit(f"unknown tool {tool}")
 print(json.dumps({"seconds": time.perf_counter() - start, "answer": answer}))
@@ -134,7 +138,9 @@ def has_module(python: str, module: str) -> bool:
     return probe.returncode == 0
 
 
-def run_tool(python: str, tool: str, spec_path: Path, timeout: float) -> str:
+def run_tool(python: str, tool: str, spec_path: Path, timeout: float
+             ) -> tuple[float | None, str, list[str] | None]:
+    """(seconds or None, what to print, the adjustment set the tool returned)."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(WORKER)
         worker = f.name
@@ -142,14 +148,14 @@ def run_tool(python: str, tool: str, spec_path: Path, timeout: float) -> str:
         done = subprocess.run([python, worker, str(spec_path), tool], capture_output=True,
                               text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return f"> {timeout:.0f} s (stopped)"
+        return None, f"> {timeout:.0f} s (stopped)", None
     finally:
         Path(worker).unlink(missing_ok=True)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["?"])[-1]
-        return f"failed: {last[:120]}"
+        return None, f"failed: {last[:120]}", None
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    return f"{out['seconds']:.3f} s"
+    return out["seconds"], f"{out['seconds']:.3f} s", out["answer"]
 
 
 def main() -> None:
@@ -244,11 +250,15 @@ def bench_size(n: int, args: argparse.Namespace, others: dict[str, bool]) -> Non
             if ok:
                 label = {"dowhy": "DoWhy identify_effect",
                          "pgmpy": "pgmpy get_minimal_adjustment_set"}[tool]
-                took = run_tool(args.python, tool, spec, args.timeout)
+                seconds, took, answer = run_tool(args.python, tool, spec, args.timeout)
                 ratio = ""
-                if took.endswith(" s") and not took.startswith(">"):
-                    ratio = f"  (ratio {tool}/ours {float(took.split()[0]) / one_s:8.1f}x)"
-                print(f"  {label:<32}{took:>10}{ratio}")
+                if seconds is not None:
+                    ratio = f"  (ratio {tool}/ours {seconds / max(one_s, 1e-4):9.1f}x"
+                    if answer is not None:
+                        ok = g.is_adjustment_set(t, y, answer)
+                        ratio += f"; its {len(answer)}-variable set valid by our criterion: {ok}"
+                    ratio += ")"
+                print(f"  {label:<34}{took:>8}{ratio}")
         spec.unlink(missing_ok=True)
 
 

@@ -54,7 +54,7 @@ IMPLICATION_LIMIT = 1000
 PATH_BUDGET = 100_000
 # Conditional-instrument checks cost two linear searches each; on large graphs only this many
 # units of work (checks times graph size) are spent, nearest candidates first.
-INSTRUMENT_WORK = 600_000
+INSTRUMENT_WORK = 200_000
 
 
 def _fmt_set(names: Iterable[str], cap: int | None = None) -> str:
@@ -980,7 +980,7 @@ class CausalGraph:
         unconditional = [v for v in candidates if to_t[v] and not to_y[v]]
         found = [Instrument(self._names[v]) for v in unconditional]
         size = n + sum(len(c) for c in self._ch)
-        checks = max(10, INSTRUMENT_WORK // size)
+        checks = max(3, INSTRUMENT_WORK // size)
         complete = True
         allowed = bytearray(p.allowed)
         done = set(unconditional)
