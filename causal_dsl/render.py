@@ -406,16 +406,18 @@ def mermaid_text(text: str) -> str:
     """Escape text for a quoted Mermaid label with Mermaid's ``#name;`` entity codes.
 
     ``#`` goes first (our own escapes use it), then the characters that end a label (``"``) or
-    would be read as HTML (``<``, ``>``, ``&``), and ``:`` (Mermaid strips the last character of a
-    line matching ``style…:…#…;``). Mermaid turns ``#lt;`` into ``&lt;``, so text shows as
-    written.
+    would be read as HTML (``<``, ``>``, ``&``), ``:`` (Mermaid strips the last character of a
+    line matching ``style…:…#…;``), and ``%``, ``{``, ``}`` (Mermaid reads ``%%{init: …}%%``
+    anywhere in the text as a configuration directive). Mermaid turns ``#lt;`` into ``&lt;``,
+    so text shows as written.
 
     >>> mermaid_text('say "hi" <b>#1</b>')
     'say #quot;hi#quot; #lt;b#gt;#35;1#lt;/b#gt;'
     """
     out = text.replace("#", "#35;")
     for ch, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"),
-                     (":", "#58;"), ("`", "#96;")):
+                     (":", "#58;"), ("`", "#96;"), ("%", "#37;"), ("{", "#123;"),
+                     ("}", "#125;")):
         out = out.replace(ch, code)
     return " ".join(out.split())  # a newline would end the statement
 
@@ -440,7 +442,8 @@ def to_mermaid(
     lines = ["flowchart LR"]
     if title and study.title:
         # A comment, not front matter: YAML quoting of arbitrary titles is a trap of its own.
-        lines.insert(0, "%% " + " ".join(study.title.split()))
+        # `%`, `{` and `}` go: `%%{...}%%` is a directive wherever it appears.
+        lines.insert(0, "%% " + " ".join(re.sub(r"[%{}]", " ", study.title).split()))
     for v in study.variables:
         text = mermaid_text(v.name)
         if v.label:

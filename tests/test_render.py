@@ -221,6 +221,11 @@ def test_mermaid_escapes_user_text() -> None:
             stripped = re.sub(r"<br/>|</?small>", "", inner)
             assert not re.search(r'[<>"&:`]', stripped), line
     assert "#lt;script#gt;alert(1)#lt;/script#gt;" in text
+    # a directive smuggled in a title or a label stays text
+    sneaky = causal_dsl.parse('study "%%{init: {\\"theme\\": \\"dark\\"}}%%"\n'
+                              'var x: binary "%%{init: {}}%%"\nvar `%%{y}%%`: binary\n')
+    out = sneaky.to_mermaid()
+    assert "%%{" not in out and "}%%" not in out and "#37;#37;#123;init" in out
     assert render.mermaid_text('a"b') == "a#quot;b"
 
 
