@@ -31,6 +31,7 @@ ones orange) and JSON (`to_json`). Raises nothing for valid studies; the command
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -43,9 +44,10 @@ from .fmt import quote_name, quote_string
 from .identify import Implication
 from .model import OptionValue, Query, Study, Variable
 
-# Pair examinations for testable implications (each one or two linear searches over the pair's
-# ancestors). Measured in benchmarks/diff.py: about a second on a 10,000-variable study.
-IMPLICATION_BUDGET = 4_000
+# Work allowed for comparing testable implications, in ancestor nodes searched (each pair costs
+# a few linear searches over the pair's ancestors). A budget of work, not time, so the output
+# does not depend on the machine; benchmarks/diff.py measures what it costs.
+IMPLICATION_BUDGET = 2_000_000
 # The Markdown diagram: GitHub refuses Mermaid graphs over 500 edges; past this many arrows
 # only the neighbourhood of the changes is drawn.
 DIAGRAM_MAX_ARROWS = 150
@@ -512,8 +514,8 @@ def semantic_diff(
         for name, v in new_vars.items()
         if name in old_vars and (changes := _variable_changes(old_vars[name], v))
     )
-    old_edges = {_edge_key(e): e for e in old.edges}
-    new_edges = {_edge_key(e): e for e in new.edges}
+    old_edges = {(e.source, e.target, e.bidirected): e for e in old.edges}
+    new_edges = {(e.source, e.target, e.bidirected): e for e in new.edges}
     reversed_keys = {
         k for k, e in new_edges.items()
         if not e.bidirected and k not in old_edges and (e.target, e.source, False) in old_edges
@@ -543,8 +545,9 @@ def semantic_diff(
     touched |= set(old_vars) ^ set(new_vars)
     touched |= {n for n in set(old_vars) & set(new_vars)
                 if old_vars[n].latent != new_vars[n].latent}
-    old_index, new_index = _Index(old), _Index(new)
-    affected = old_index.descendants(touched) | new_index.descendants(touched)
+    old_index, new_index = _LazyIndex(old), _LazyIndex(new)
+    affected = (old_index.get().descendants(touched) | new_index.get().descendants(touched)) \
+        if touched else set()
 
     identification = []
     for name, q in new_q.items():
@@ -555,13 +558,15 @@ def semantic_diff(
                 before_q.adjusting or ())
         if before_q == q and not (involved & affected):
             continue  # nothing the answer depends on has changed
-        after = _identified(new, q, new_index)
-        before = _identified(old, before_q, old_index) if before_q is not None else None
+        after = _identified(new, q, new_index.get())
+        before = _identified(old, before_q, old_index.get()) if before_q is not None else None
         if before != after:
             identification.append(IdentificationChange(name, _question(q), before, after))
 
-    added_i, removed_i, complete, note = _implication_changes(
-        old_index, new_index, affected, touched, implication_budget)
+    added_i, removed_i, complete, note = (), (), True, None
+    if affected:
+        added_i, removed_i, complete, note = _implication_changes(
+            old_index.get(), new_index.get(), affected, touched, implication_budget)
     return StudyDiff(
         old_name=old_name if old_name is not None else old.path,
         new_name=new_name if new_name is not None else new.path,
@@ -637,58 +642,76 @@ def _identified(study: Study, q: Query, index: _Index) -> Identified:
     """Identification as `causal identify` recommends it, without its extras (paths listing,
     every minimal set, instruments), which a diff does not show and which dominate its cost."""
     causal_path = q.outcome in index.descendants({q.treatment})
+    sets = functools.partial(study.adjustment_sets, q.treatment, q.outcome,
+                             include=q.include, exclude=q.exclude)
     try:
-        minimal = study.adjustment_sets(q.treatment, q.outcome, kind="minimal",
-                                        include=q.include, exclude=q.exclude)
         proposed = None
         if q.adjusting is not None:
             proposed = bool(study._graph().is_adjustment_set(q.treatment, q.outcome,
                                                              q.adjusting))
-        if minimal is None:
+        # The O-set is returned only when it is valid, so finding it settles identifiability
+        # in one search; the minimal-set search is needed only when it is unusable.
+        chosen = sets(kind="optimal")
+        if chosen is None and sets(kind="minimal") is not None:
+            chosen = sets(kind="smallest")
+        if chosen is None:
             full = study.identify(q)  # rare: worth the full analysis to say why
             reason = next((r for r in full.reasons[1:] if r), None) or (
                 full.reasons[0] if full.reasons else None)
             return Identified(False, None, causal_path, proposed, reason)
-        chosen = study.adjustment_sets(q.treatment, q.outcome, kind="optimal",
-                                       include=q.include, exclude=q.exclude)
-        if chosen is None:
-            chosen = study.adjustment_sets(q.treatment, q.outcome, kind="smallest",
-                                           include=q.include, exclude=q.exclude)
         return Identified(True, frozenset(chosen), causal_path, proposed)
     except CausalError as error:
         return Identified(False, None, causal_path, None, error.diagnostics[0].message, True)
 
 
 # --- testable implications ---------------------------------------------------------------------
+class _LazyIndex:
+    """Builds a study's `_Index` the first time it is needed (never, when nothing in the graph
+    changed: reordering a 30,000-arrow file costs only the comparison)."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self.index: _Index | None = None
+
+    def get(self) -> _Index:
+        if self.index is None:
+            self.index = _Index(self.study)
+        return self.index
+
+
 class _Index:
     """A study's graph as integer adjacency lists (a bidirected edge is a hidden parent of both
     ends, as in `causal_dsl.identify`) for the separator algorithms, built once per diff."""
 
     def __init__(self, study: Study) -> None:
         self.names = [v.name for v in study.variables]
-        self.index = {name: i for i, name in enumerate(self.names)}
+        index = self.index = {name: i for i, name in enumerate(self.names)}
         n = len(self.names)
         pa: list[list[int]] = [[] for _ in range(n)]
         ch: list[list[int]] = [[] for _ in range(n)]
-        self.adjacent: set[tuple[int, int]] = set()
-        for e in study.directed_edges:
-            s, t = self.index[e.source], self.index[e.target]
-            pa[t].append(s)
-            ch[s].append(t)
-            self.adjacent.add((min(s, t), max(s, t)))
-        for e in study.bidirected_edges:
-            a, b = self.index[e.source], self.index[e.target]
-            h = len(pa)
-            pa.append([])
-            ch.append([a, b])
-            pa[a].append(h)
-            pa[b].append(h)
-            self.adjacent.add((min(a, b), max(a, b)))
+        for e in study.edges:
+            s, t = index[e.source], index[e.target]
+            if e.bidirected:
+                h = len(pa)
+                pa.append([])
+                ch.append([s, t])
+                pa[s].append(h)
+                pa[t].append(h)
+            else:
+                pa[t].append(s)
+                ch[s].append(t)
         self.pa, self.ch, self.n = pa, ch, len(pa)
         self.observed = bytearray(self.n)
         for v in study.variables:
             if not v.latent:
-                self.observed[self.index[v.name]] = 1
+                self.observed[index[v.name]] = 1
+
+    def adjacent(self, i: int, j: int) -> bool:
+        """Joined by an arrow either way or by a bidirected edge (a shared hidden parent)."""
+        if i in self.pa[j] or j in self.pa[i]:
+            return True
+        count = len(self.names)
+        return any(h >= count and j in self.ch[h] for h in self.pa[i])
 
     def is_observed(self, name: str) -> bool:
         i = self.index.get(name)
@@ -714,35 +737,42 @@ class _Index:
                 out += [self.names[k] for k in self.ch[j] if k != i]
         return out
 
-    def implication(self, a: str, b: str) -> Implication | None:
+    def implication(self, a: str, b: str) -> tuple[Implication | None, int]:
         """``a ⊥ b | Z`` with Z minimal and observed, or None (adjacent, inseparable, or a
-        variable that is not observed here)."""
+        variable that is not observed here); and the work done (ancestor nodes searched)."""
         i, j = self.index.get(a), self.index.get(b)
         if i is None or j is None or not self.observed[i] or not self.observed[j]:
-            return None
-        if (min(i, j), max(i, j)) in self.adjacent:
-            return None
+            return None, 0
+        if self.adjacent(i, j):
+            return None, 1
         # Which end the separator is found from matters (FINDMINSEP returns the minimal set
         # nearest to X). The ancestor goes first, as in any topological order; otherwise the
         # name decides. Both rules look only at the pair's ancestors, so a change elsewhere in
         # the graph cannot flip them and show the same independence with another set.
-        if sep.closure((j,), self.pa, self.n)[i]:
+        above_j = sep.closure((j,), self.pa, self.n)
+        work = above_j.count(1)
+        if above_j[i]:
             x, y = i, j
-        elif sep.closure((i,), self.pa, self.n)[j]:
-            x, y = j, i
         else:
-            x, y = (i, j) if a < b else (j, i)
+            above_i = sep.closure((i,), self.pa, self.n)
+            work += above_i.count(1)
+            if above_i[j]:
+                x, y = j, i
+            else:
+                x, y = (i, j) if a < b else (j, i)
         allowed = self.observed
         allowed[i] = allowed[j] = 0  # the pair itself is never part of its separator
         try:
-            found = sep.SeparationProblem.build(self.pa, self.ch, self.n, (x,), (y,), (),
-                                                allowed).minimal()
+            problem = sep.SeparationProblem.build(self.pa, self.ch, self.n, (x,), (y,), (),
+                                                  allowed)
+            found = problem.minimal()
         finally:
             allowed[i] = allowed[j] = 1
+        work += 3 * problem.in_a.count(1)  # the ancestral closure and two searches
         if found is None:
-            return None
+            return None, work
         first, second = sorted((a, b))
-        return Implication(first, second, frozenset(self.names[k] for k in found))
+        return Implication(first, second, frozenset(self.names[k] for k in found)), work
 
 
 def _implication_changes(
@@ -771,14 +801,17 @@ def _implication_changes(
     examined = 0
     seen_hot: list[str] = []
     complete = True
+    work = 0
     for k, b in enumerate(order):
         partners: Sequence[str] = order[:k] if b in affected else seen_hot
         for a in partners:
-            if examined >= budget:
+            if work >= budget:
                 complete = False
                 break
             examined += 1
-            before, after = old.implication(a, b), new.implication(a, b)
+            (before, cost_before), (after, cost_after) = old.implication(a, b), \
+                new.implication(a, b)
+            work += cost_before + cost_after
             if before != after:
                 if before is not None:
                     removed.append(before)
