@@ -162,7 +162,7 @@ def identification_of(study: Study, query: Query) -> Any | None:
     """
     try:
         return study.identify(query)
-    except (ImportError, AttributeError):
+    except ImportError:
         return None
 
 

@@ -221,7 +221,7 @@ def build_report(
         more = len(listed) - len(implications)
         if not getattr(found, "complete", True):
             notes.append("The list of testable implications was cut on this large graph.")
-    except (ImportError, AttributeError):
+    except ImportError:
         pass
     return Report(
         study=study,
