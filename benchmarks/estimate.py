@@ -3,6 +3,7 @@ reference implementations they replace, and beside DoWhy when it is installed.
 
     python benchmarks/estimate.py                  # all sizes
     python benchmarks/estimate.py --sizes 10000 100000 --dowhy-max 100000
+    python benchmarks/estimate.py --threads 1      # stable figures on a busy machine
 
 Prints one line per (estimator, n): seconds, peak traced memory (tracemalloc, a separate run),
 the estimate (truth: 1.0), and for comparisons the ratio reference / ours. Not a test: the
@@ -163,7 +164,15 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--dowhy-max", type=int, default=100_000,
                     help="largest n to run DoWhy on (it is slow at 10^6)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="limit BLAS threads (threadpoolctl); 1 gives stable figures on a busy "
+                    "machine, where multithreaded BLAS calls can stall for seconds")
     args = ap.parse_args()
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+        print(f"BLAS threads limited to {args.threads}")
     warm = make_data(2000)  # first calls pay for imports and BLAS start-up: not timed
     ESTIMATORS["ols"](warm, Design("d", "y", "att", ("x0",)), None)
     ESTIMATORS["matching"](warm, Design("d", "y", "att", ("x0",)), None)
