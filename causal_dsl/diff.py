@@ -47,7 +47,10 @@ from .model import OptionValue, Query, Study, Variable
 # Work allowed for comparing testable implications, in ancestor nodes searched (each pair costs
 # a few linear searches over the pair's ancestors). A budget of work, not time, so the output
 # does not depend on the machine; benchmarks/diff.py measures what it costs.
-IMPLICATION_BUDGET = 1_000_000
+IMPLICATION_BUDGET = 500_000
+# Pairs whose ancestors number more than this are searched with the vectorised (numpy/scipy)
+# separator searches, which cost one pass over the whole graph whatever the pair.
+VECTORISE_ABOVE = 3_000
 # The Markdown diagram: GitHub refuses Mermaid graphs over 500 edges; past this many arrows
 # only the neighbourhood of the changes is drawn.
 DIAGRAM_MAX_ARROWS = 150
@@ -738,14 +741,9 @@ class _Index:
                 out += [self.names[k] for k in self.ch[j] if k != i]
         return out
 
-    def ancestors(self, v: int) -> bytearray:
-        if self.edges is not None:
-            return sep.closure_np((v,), *self.edges, self.n, up=True)
-        return sep.closure((v,), self.pa, self.n)
-
     def implication(self, a: str, b: str) -> tuple[Implication | None, int]:
         """``a ⊥ b | Z`` with Z minimal and observed, or None (adjacent, inseparable, or a
-        variable that is not observed here); and the work done (ancestor nodes searched)."""
+        variable that is not observed here); and the work done (nodes searched)."""
         i, j = self.index.get(a), self.index.get(b)
         if i is None or j is None or not self.observed[i] or not self.observed[j]:
             return None, 0
@@ -755,26 +753,27 @@ class _Index:
         # nearest to X). The ancestor goes first, as in any topological order; otherwise the
         # name decides. Both rules look only at the pair's ancestors, so a change elsewhere in
         # the graph cannot flip them and show the same independence with another set.
-        above_j = self.ancestors(j)
-        work = above_j.count(1)
+        above_j = sep.closure((j,), self.pa, self.n)
+        above_i = sep.closure((i,), self.pa, self.n)
+        size_j, size_i = above_j.count(1), above_i.count(1)
         if above_j[i]:
             x, y = i, j
+        elif above_i[j]:
+            x, y = j, i
         else:
-            above_i = self.ancestors(i)
-            work += above_i.count(1)
-            if above_i[j]:
-                x, y = j, i
-            else:
-                x, y = (i, j) if a < b else (j, i)
+            x, y = (i, j) if a < b else (j, i)
+        # The searches cost the size of the pair's ancestral set in Python, or a flat pass over
+        # the whole graph vectorised: use the vectorised form only when that is cheaper.
+        vectorised = self.edges is not None and size_i + size_j > VECTORISE_ABOVE
         allowed = self.observed
         allowed[i] = allowed[j] = 0  # the pair itself is never part of its separator
         try:
             problem = sep.SeparationProblem.build(self.pa, self.ch, self.n, (x,), (y,), (),
-                                                  allowed, self.edges)
+                                                  allowed, self.edges if vectorised else None)
             found = problem.minimal()
         finally:
             allowed[i] = allowed[j] = 1
-        work += 3 * problem.in_a.count(1)  # the ancestral closure and two searches
+        work = size_i + size_j + (3 * self.n if vectorised else 3 * problem.in_a.count(1))
         if found is None:
             return None, work
         first, second = sorted((a, b))
