@@ -298,3 +298,17 @@ def test_property_shuffled_files(path: Path, rng: Random) -> None:
     rng.shuffle(shuffled)
     out = assert_faithful("\n".join(shuffled) + "\n")
     assert statement_lines(out) == statement_lines(format_text(path.read_text()))
+
+
+def test_pre_commit_hooks_run_real_verbs() -> None:
+    yaml = pytest.importorskip("yaml")
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    ids = {h["id"] for h in hooks}
+    assert {"causal-fmt", "causal-check", "causal-lint"} <= ids
+    for hook in hooks:
+        assert hook["language"] == "python" and hook["files"] == r"\.causal$"
+        program, verb, *flags = hook["entry"].split()
+        assert program == "causal" and verb in main.commands
+        # The entry runs on a formatted, valid file and succeeds.
+        path = GOLDEN / "comments.out.causal"
+        assert CliRunner().invoke(main, [verb, *flags, str(path)]).exit_code == 0, hook["id"]
