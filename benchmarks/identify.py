@@ -66,18 +66,28 @@ def random_graph(n: int, seed: int = 1, window: int | None = 100
 
 
 def pick_query(g: CausalGraph) -> tuple[str, str]:
-    """An observed treatment near the middle and the last observed variable below it."""
+    """An observed treatment near the middle and the last observed variable below it; among
+    the first candidates, one that is confounded (its minimal sets are not empty)."""
     n = len(g.variables)
     latent = g.latents
+    fallback = None
     for start in range(n // 2, n):
         t = f"v{start}"
         if t in latent:
             continue
         below = sep.closure((g._index[t],), g._ch, g.n)
-        for j in range(n - 1, start, -1):
-            if below[j] and f"v{j}" not in latent:
-                return t, f"v{j}"
-    raise SystemExit("no query found")
+        y = next((f"v{j}" for j in range(n - 1, start, -1)
+                  if below[j] and f"v{j}" not in latent), None)
+        if y is None:
+            continue
+        fallback = fallback or (t, y)
+        if g.adjustment_sets(t, y):
+            return t, y
+        if start > n // 2 + 20:
+            break
+    if fallback is None:
+        raise SystemExit("no query found")
+    return fallback
 
 
 def timed(func: Callable[[], Any], repeat: int = 3, reset: Callable[[], None] | None = None

@@ -163,8 +163,9 @@ def identify(file: str, query: str | None, as_json: bool) -> None:
     from .identify import identify_report
 
     fmt = "json" if as_json else "text"
-    study = load_or_fail(file, fmt)
     try:
+        # identification needs the graph only: a missing data file is not an error here
+        study = load(file, check_files=False)
         click.echo(identify_report(study, query, as_json=as_json))
     except CausalError as error:
         fail(error, fmt, file)

@@ -50,8 +50,10 @@ _FLIP = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 <-> 1 (latent -> 
 MAX_SETS = 20
 MAX_PATHS = 20
 MAX_OBSTRUCTIONS = 3
+MAX_CAUSES = 4  # reasons given per open path
+SHOWN_PATH_NODES = 14  # longer paths print as "a <- b ... (k more) ... -> y"
 IMPLICATION_LIMIT = 1000
-PATH_BUDGET = 100_000
+PATH_BUDGET = 20_000  # node expansions per path search
 # Conditional-instrument checks cost two linear searches each; on large graphs only this many
 # units of work (checks times graph size) are spent, nearest candidates first.
 INSTRUMENT_WORK = 200_000
@@ -90,6 +92,19 @@ class PathStatus:
         for arrow, node in zip(self.arrows, self.nodes[1:], strict=True):
             parts.append(f"{arrow} {node}")
         return " ".join(parts)
+
+    def short(self, max_nodes: int = SHOWN_PATH_NODES) -> str:
+        """Like `str`, but a path of more than `max_nodes` variables shows its two ends and
+        how many variables were left out in between."""
+        if len(self.nodes) <= max_nodes:
+            return str(self)
+        head, tail = max_nodes // 2, max_nodes - max_nodes // 2 - 1
+        left = [self.nodes[0]] + [f"{a} {v}" for a, v in zip(self.arrows[: head - 1],
+                                                             self.nodes[1:head], strict=True)]
+        right = [f"{a} {v}" for a, v in zip(self.arrows[-tail:], self.nodes[-tail:],
+                                            strict=True)]
+        cut = len(self.nodes) - head - tail
+        return " ".join([*left, f"{self.arrows[head - 1]} ... ({cut} more) ...", *right])
 
     def status(self) -> str:
         """``open``, ``blocked by age``, ``blocked at collider m`` (plain words)."""
@@ -147,8 +162,8 @@ class BackdoorPaths:
         if not self.paths:
             return head + ": none"
         lines = [head + ":"]
-        width = max(len(str(p)) for p in self.paths)
-        lines += [f"  {str(p).ljust(width)}  {p.status()}" for p in self.paths]
+        width = max(len(p.short()) for p in self.paths)
+        lines += [f"  {p.short().ljust(width)}  {p.status()}" for p in self.paths]
         if self.truncated:
             lines.append(f"  ... more paths not shown (first {len(self.paths)} listed)")
         return "\n".join(lines)
@@ -299,8 +314,8 @@ class Identification:
             title = ("open paths no observed set can block" if not self.identifiable
                      else "backdoor paths")
             lines.append(f"  {title}:")
-            width = max(len(str(p)) for p in paths)
-            lines += [f"    {str(p).ljust(width)}  {p.status()}" for p in paths]
+            width = max(len(p.short()) for p in paths)
+            lines += [f"    {p.short().ljust(width)}  {p.status()}" for p in paths]
             if self.identifiable and self.backdoor_paths_truncated:
                 lines.append(f"    ... more backdoor paths not shown (first {len(paths)} listed)")
         elif self.identifiable:
@@ -761,18 +776,21 @@ class CausalGraph:
         hidden = [v for v in o if not p.allowed[v] and self._latent[v]
                   and v not in p.include]
         if hidden:
-            return OptimalSet(None, f"the O-set {shown} contains "
-                              + ", ".join(self._describe_latent(v) for v in hidden)
-                              + ", which cannot be adjusted for")
+            some = ", ".join(self._describe_latent(v) for v in hidden[:3])
+            if len(hidden) > 3:
+                some += f" and {len(hidden) - 3} more latent variables"
+            return OptimalSet(None, f"the O-set {shown} contains {some}, which cannot be "
+                              "adjusted for")
         excluded = [v for v in o if not p.allowed[v] and v not in p.include]
         if excluded:
             return OptimalSet(None, f"the O-set {shown} contains "
-                              f"{_fmt_set(self._names[v] for v in excluded)}, "
+                              f"{_fmt_set((self._names[v] for v in excluded), 12)}, "
                               "listed under `never adjust for`")
         missing = [v for v in p.include if v not in o]
         if missing:
             return OptimalSet(None, f"the O-set {shown} leaves out "
-                              f"{_fmt_set(self._names[v] for v in missing)} from `adjust for`")
+                              f"{_fmt_set((self._names[v] for v in missing), 12)} from "
+                              "`adjust for`")
         if not sep.d_separated((p.t,), (p.y,), sep.mask(self.n, o), p.pa, p.ch, self.n,
                                p.edges):
             return OptimalSet(None, f"the O-set {shown} is not a valid adjustment set here "
@@ -789,15 +807,16 @@ class CausalGraph:
 
     # --- paths ---------------------------------------------------------------------------
     def _path_status(self, nodes: tuple[int, ...], marks: tuple[int, ...], given: bytearray,
-                     anc: bytearray, conditioned: list[int]) -> PathStatus:
+                     nearest: list[int]) -> PathStatus:
+        """Classify the inner nodes of a path; ``nearest[v]`` is a conditioned node that is v
+        or a descendant of v (-1 when there is none: a collider there stays closed)."""
         blocked, closed, opened, unobserved = [], [], [], []
         for i in range(1, len(nodes) - 1):
             v = nodes[i]
             collider = marks[i - 1] == sep.FORWARD and marks[i] == sep.BACKWARD
             if collider:
-                if anc[v]:
-                    opened.append((self._names[v], self._names[self._conditioned_descendant(
-                        v, given, conditioned)]))
+                if nearest[v] >= 0:
+                    opened.append((self._names[v], self._names[nearest[v]]))
                 else:
                     closed.append(self._label(v))
             elif given[v]:
@@ -821,33 +840,32 @@ class CausalGraph:
         return PathStatus(tuple(shown), tuple(arrows), is_open, tuple(blocked), tuple(closed),
                           tuple(opened), tuple(unobserved))
 
-    def _conditioned_descendant(self, v: int, given: bytearray, conditioned: list[int]) -> int:
-        """A member of the conditioning set that is `v` or a descendant of it (nearest)."""
-        if given[v]:
-            return v
-        seen = {v}
-        queue = deque([v])
+    def _nearest_conditioned(self, z: list[int], pa: list[list[int]]) -> list[int]:
+        """For every node, a member of `z` that is the node or its nearest descendant
+        (-1 for nodes that are not ancestors of `z`): one breadth-first search up from z."""
+        nearest = [-1] * self.n
+        queue = deque(z)
+        for v in z:
+            nearest[v] = v
         while queue:
             u = queue.popleft()
-            for c in self._ch[u]:
-                if c not in seen:
-                    if given[c]:
-                        return c
-                    seen.add(c)
-                    queue.append(c)
-        return conditioned[0]  # unreachable: v is an ancestor of the set
+            for q in pa[u]:
+                if nearest[q] < 0:
+                    nearest[q] = nearest[u]
+                    queue.append(q)
+        return nearest
 
     def _paths(self, pa: list[list[int]], ch: list[list[int]], t: int, y: int, z: list[int], *,
                backdoor_only: bool, open_only: bool, limit: int,
                budget: int = PATH_BUDGET) -> tuple[list[PathStatus], bool]:
         n = self.n
         given = sep.mask(n, z)
-        anc = sep.closure(z, pa, n)
+        nearest = self._nearest_conditioned(z, pa)
         allowed = sep.closure((t, y, *z), pa, n) if open_only else None
         found, truncated = sep.enumerate_paths(
             pa, ch, n, t, y, backdoor_only=backdoor_only, allowed=allowed, given=given,
             open_only=open_only, limit=limit, budget=budget)
-        paths = [self._path_status(nodes, marks, given, anc, z) for nodes, marks in found]
+        paths = [self._path_status(nodes, marks, given, nearest) for nodes, marks in found]
         paths.sort(key=lambda p: (len(p.nodes), str(p)))
         return paths, truncated
 
@@ -976,23 +994,30 @@ class CausalGraph:
         else:
             to_t = sep.dconnected_np((t,), none, self._edges(), n)  # type: ignore[arg-type]
             to_y = sep.dconnected_np((y,), none, p.edges, n)
-        candidates = [v for v in self._by_distance(t) if p.allowed[v]]
-        unconditional = [v for v in candidates if to_t[v] and not to_y[v]]
-        found = [Instrument(self._names[v]) for v in unconditional]
+        unconditional = {v for v in sep._ones(to_t) if p.allowed[v] and not to_y[v]}
+        found: list[Instrument] = []
         size = n + sum(len(c) for c in self._ch)
         checks = max(3, INSTRUMENT_WORK // size)
         complete = True
         allowed = bytearray(p.allowed)
-        done = set(unconditional)
-        for v in candidates:
+        left = len(unconditional)
+        # nearest candidates first; stop at `limit`, or when the conditional checks are spent
+        # and every unconditional instrument has been met
+        for v in self._by_distance(t):
+            if not p.allowed[v]:
+                continue
             if len(found) >= limit:
                 complete = False
                 break
-            if v in done:
+            if v in unconditional:
+                found.append(Instrument(self._names[v]))
+                left -= 1
                 continue
             if checks <= 0:
                 complete = False
-                break
+                if not left:
+                    break
+                continue
             checks -= 1
             allowed[v] = 0  # the instrument is not part of its own conditioning set
             problem = sep.SeparationProblem.build(p.pa, p.ch, n, (v,), (y,), (), allowed,
@@ -1010,9 +1035,8 @@ class CausalGraph:
         found.sort(key=lambda i: (len(i.given), i.z))
         return tuple(found[:limit]), complete
 
-    def _by_distance(self, t: int) -> list[int]:
-        """Variables in order of distance from t in the skeleton (nearest first)."""
-        order = []
+    def _by_distance(self, t: int) -> Iterator[int]:
+        """Variables in order of distance from t in the skeleton (nearest first), lazily."""
         seen = {t}
         queue = deque([t])
         while queue:
@@ -1022,8 +1046,7 @@ class CausalGraph:
                     seen.add(w)
                     queue.append(w)
                     if w < self._n_vars:
-                        order.append(w)
-        return order
+                        yield w
 
     # --- identification ------------------------------------------------------------------
     def identify(self, query: Query, assume_observed: Iterable[str] = frozenset()
@@ -1072,7 +1095,9 @@ def _identify(g: CausalGraph, query: Query, assumed: frozenset[str]) -> Identifi
         reasons.append(f"There is no directed path from {t_name} to {y_name}: under this graph "
                        "the causal effect is zero.")
     if identifiable:
-        smallest = g._name_set(s.smallest() or [])
+        # an I-minimal set with at most one variable beyond I is also a smallest one
+        few = len(set(minimal) - set(p.include)) <= 1
+        smallest = g._name_set(minimal if few else (s.smallest() or []))
         opt = g.optimal_set(t_name, y_name, query.include, query.exclude, assumed)
         optimal, optimal_note = opt.set, opt.note
         recommended_set = optimal if optimal is not None else smallest
@@ -1091,7 +1116,7 @@ def _identify(g: CausalGraph, query: Query, assumed: frozenset[str]) -> Identifi
         else:
             reasons.append(f"No adjustment is needed: no backdoor path from {t_name} to "
                            f"{y_name} is open.")
-        if optimal is None:
+        if optimal is None and p.causal_path:
             reasons.append(f"Recommending a smallest valid set because {optimal_note}.")
     else:
         # The largest candidate set fails, so every set fails; its open paths show why.
@@ -1152,29 +1177,39 @@ def _why_not_adjustable(g: CausalGraph, p: _Problem, v: int) -> str:
 
 
 def _explain_obstruction(g: CausalGraph, p: _Problem, path: PathStatus) -> str:
-    """One sentence on why an open path (given the largest candidate set) cannot be closed."""
-    ids = [g._index[name] for name in path.nodes]
-    causes = []
+    """One sentence on why an open path (given the largest candidate set) cannot be closed.
+
+    Unobserved causes, latent variables and opened colliders come first (cheap to say); then
+    forbidden or excluded variables, each with a directed path as evidence (one search each,
+    so at most `MAX_CAUSES` reasons are spelled out and the rest are counted)."""
+    cheap: list[str] = []
+    costly: list[int] = []
     for i in range(1, len(path.nodes) - 1):
-        v = ids[i]
-        if path.arrows[i - 1] == "->" and path.arrows[i] in ("<-", "<->"):
-            continue  # a collider: described below
-        if path.arrows[i - 1] == "<->" and path.arrows[i] in ("<-", "<->"):
-            continue
-        causes.append(_why_not_adjustable(g, p, v))
+        arrow_in, arrow_out = path.arrows[i - 1], path.arrows[i]
+        if arrow_in in ("->", "<->") and arrow_out in ("<-", "<->"):
+            continue  # a collider: among `opened_at` below
+        v = g._index[path.nodes[i]]
+        if g._latent[v]:
+            cheap.append(f"{path.nodes[i]} is latent (not in the data)")
+        else:
+            costly.append(v)
     for i, arrow in enumerate(path.arrows):
         if arrow == "<->":
-            a, b = path.nodes[i], path.nodes[i + 1]
-            causes.append(f"{a} <-> {b} is an unobserved common cause, which cannot be "
-                          "adjusted for")
+            cheap.append(f"{path.nodes[i]} <-> {path.nodes[i + 1]} is an unobserved common "
+                         "cause, which cannot be adjusted for")
     for c, member in path.opened_at:
         if c == member:
-            causes.append(f"{c} is a collider on it, and adjusting for {c} (needed to block "
-                          "another path) opens it")
+            cheap.append(f"{c} is a collider on it, and adjusting for {c} (needed to block "
+                         "another path) opens it")
         else:
-            causes.append(f"{c} is a collider on it, and adjusting for its descendant "
-                          f"{member} (needed to block another path) opens it")
-    return f"The path {path} stays open: " + "; ".join(dict.fromkeys(causes)) + "."
+            cheap.append(f"{c} is a collider on it, and adjusting for its descendant "
+                         f"{member} (needed to block another path) opens it")
+    causes = list(dict.fromkeys(cheap))
+    room = max(0, MAX_CAUSES - len(causes))
+    causes += [_why_not_adjustable(g, p, v) for v in costly[:room]]
+    left = max(0, len(causes) - MAX_CAUSES) + len(costly) - min(room, len(costly))
+    more = f"; and {left} more" if left else ""
+    return f"The path {path.short()} stays open: " + "; ".join(causes[:MAX_CAUSES]) + more + "."
 
 
 def _check_proposed(g: CausalGraph, p: _Problem, query: Query,
@@ -1212,9 +1247,10 @@ def _check_proposed(g: CausalGraph, p: _Problem, query: Query,
                     f"conditioning on {m} opens it ({c} is a collider on it)" if c == m
                     else f"conditioning on {m} opens it ({m} is a descendant of the collider "
                     f"{c} on it)" for c, m in path.opened_at)
-                problems.append(f"the path {path} is open: {how}")
+                problems.append(f"the path {path.short()} is open: {how}")
             else:
-                problems.append(f"the path {path} stays open: no member of the set blocks it")
+                problems.append(f"the path {path.short()} stays open: no member of the set "
+                                "blocks it")
         if not open_paths:
             problems.append(f"{query.treatment} and {query.outcome} stay d-connected given "
                             "this set (the path search stopped before finding the path)")

@@ -432,7 +432,8 @@ class SeparationProblem:
         """A separator of minimum size among those containing I, or None (a min vertex cut)."""
         if not self.exists():
             return None
-        return sorted(set(_min_vertex_cut(self)) | set(self.include))
+        cut = _min_vertex_cut(self) if self.arcs is None else _min_vertex_cut_np(self)
+        return sorted(set(cut) | set(self.include))
 
 
 @dataclass(slots=True)
@@ -540,6 +541,41 @@ def _min_vertex_cut(p: SeparationProblem) -> list[int]:
             s = r
     reached = prev
     return [u for u in _ones(cand) if reached[2 * u] >= 0 and reached[2 * u + 1] < 0]
+
+
+def _min_vertex_cut_np(p: SeparationProblem) -> list[int]:
+    """`_min_vertex_cut`, with scipy's maximum flow (Dinic) on the node-split hub graph.
+
+    Node u of the hub graph (hubs included, ``2n`` nodes) becomes ``u`` (in) and ``N + u``
+    (out), ``N = 2n``; a virtual source feeds the outs of X and the ins of Y feed a virtual
+    sink. The minimum cut is read off the residual graph: candidates whose in-node the
+    source still reaches but whose out-node it does not.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_flow
+
+    assert p.arcs is not None
+    n, big = p.n, 2 * p.n
+    unbounded = np.int32(1 << 24)  # more than any cut; sums of duplicates still fit int32
+    removed = np.concatenate([_bools(p.removed, n), np.zeros(n, dtype=bool)])
+    ok = ~removed[p.arcs.u] & ~removed[p.arcs.w]
+    cand = np.concatenate([_bools(p.cand, n), np.zeros(n, dtype=bool)])
+    nodes = np.arange(big, dtype=np.int64)
+    source, sink = 2 * big, 2 * big + 1
+    xs, ys = np.asarray(p.xs, dtype=np.int64), np.asarray(p.ys, dtype=np.int64)
+    rows = np.concatenate([nodes, big + p.arcs.u[ok], np.full(len(xs), source), ys])
+    cols = np.concatenate([big + nodes, p.arcs.w[ok], big + xs, np.full(len(ys), sink)])
+    caps = np.concatenate([np.where(cand, 1, unbounded).astype(np.int32),
+                           np.full(int(ok.sum()) + len(xs) + len(ys), unbounded, np.int32)])
+    graph = csr_matrix((caps, (rows, cols)), shape=(2 * big + 2, 2 * big + 2))
+    graph.sum_duplicates()
+    flow = maximum_flow(graph, source, sink).flow
+    residual = (graph - flow).tocoo()  # capacity left on each arc, and on each reverse arc
+    left = residual.data > 0
+    reached = reach_np(2 * big + 2, residual.row[left].astype(np.int64),
+                       residual.col[left].astype(np.int64), (source,))
+    cut = cand & reached[:big] & ~reached[big:2 * big]
+    return np.flatnonzero(cut[:n]).tolist()
 
 
 def enumerate_paths(
