@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 ADJUSTMENT_KINDS = ("minimal", "all_minimal", "smallest", "optimal")
 _FLIP = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 <-> 1 (latent -> adjustable)
 # Display caps: long answers are cut and the cut is said out loud.
-MAX_SETS = 20
+MAX_SETS = 10
 MAX_PATHS = 20
 MAX_OBSTRUCTIONS = 3
 MAX_CAUSES = 4  # reasons given per open path
@@ -302,11 +302,8 @@ class Identification:
             if self.smallest is not None and self.smallest != self.adjustment_set:
                 lines.append(f"  smallest set: {_fmt_set(self.smallest, 30)}")
             more = "+" if self.minimal_sets_truncated else ""
-            sets = "; ".join(_fmt_set(s, 12) for s in self.minimal_sets[:10])
-            cut = len(self.minimal_sets) - 10
-            if cut > 0:
-                sets += f"; ... {cut}{more} more"
-            elif self.minimal_sets_truncated:
+            sets = "; ".join(_fmt_set(s, 12) for s in self.minimal_sets)
+            if self.minimal_sets_truncated:
                 sets += "; ... more"
             lines.append(f"  minimal sets ({len(self.minimal_sets)}{more}): {sets}")
         paths = self.obstructions if not self.identifiable else self.backdoor_paths
