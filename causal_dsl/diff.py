@@ -20,8 +20,9 @@ identification of a query depend only on the ancestors of the variables involved
 change only when a changed arrow points into (or a variable that appeared, vanished or became
 latent/observed is) one of those ancestors. So we collect those "touched" variables, take their
 descendants in both graphs, and re-examine only queries and pairs that reach into that set.
-Pairs are examined nearest-to-the-change first, within a budget; when it runs out the diff says
-how many pairs were left unexamined instead of pretending to be complete.
+The two ends of each changed arrow are always compared; other pairs nearest-to-the-change first,
+within a budget; when it runs out the diff says how many pairs were left unexamined instead of
+pretending to be complete.
 
 Renders as text (`str`), Markdown for a pull-request comment (`to_markdown`, with a Mermaid
 diagram of the new DAG where added arrows are green, removed ones red and dashed, reversed
@@ -567,8 +568,10 @@ def semantic_diff(
 
     added_i, removed_i, complete, note = (), (), True, None
     if affected:
+        ends = [(e.source, e.target) for e in (*arrows_added, *arrows_removed,
+                                                   *arrows_reversed)]
         added_i, removed_i, complete, note = _implication_changes(
-            old_index.get(), new_index.get(), affected, touched, implication_budget)
+            old_index.get(), new_index.get(), affected, touched, implication_budget, ends)
     return StudyDiff(
         old_name=old_name if old_name is not None else old.path,
         new_name=new_name if new_name is not None else new.path,
@@ -781,15 +784,44 @@ class _Index:
 
 
 def _implication_changes(
-    old: _Index, new: _Index, affected: set[str], touched: set[str], budget: int
+    old: _Index,
+    new: _Index,
+    affected: set[str],
+    touched: set[str],
+    budget: int,
+    direct: Iterable[tuple[str, str]] = (),
 ) -> tuple[tuple[Implication, ...], tuple[Implication, ...], bool, str | None]:
-    """Implications that differ, examining pairs with a member in `affected`, nearest first."""
+    """Implications that differ, examining pairs with a member in `affected`, nearest first.
+
+    The `direct` pairs (the two ends of each changed arrow: where an independence appears or
+    disappears outright) are examined first and whatever the budget."""
     observed = [n for n in dict.fromkeys([*old.names, *new.names])
                 if old.is_observed(n) or new.is_observed(n)]
     hot = [n for n in observed if n in affected]
     if not hot:
         return (), (), True, None
-    # Order variables by distance from the change in either graph (breadth-first over both).
+    added: list[Implication] = []
+    removed: list[Implication] = []
+    done: set[tuple[str, str]] = set()
+    work = 0
+
+    def examine(a: str, b: str) -> None:
+        nonlocal work
+        done.add((a, b) if a < b else (b, a))
+        (before, cost_before), (after, cost_after) = old.implication(a, b), \
+            new.implication(a, b)
+        work += cost_before + cost_after
+        if before != after:
+            if before is not None:
+                removed.append(before)
+            if after is not None:
+                added.append(after)
+
+    for a, b in direct:
+        if a != b and (min(a, b), max(a, b)) not in done:
+            examine(a, b)
+    # Then every pair with a member in `affected`, by distance from the change in either
+    # graph (breadth-first over both), until the budget is spent.
     distance: dict[str, int] = {n: 0 for n in touched}
     queue = deque(touched)
     while queue:
@@ -801,27 +833,17 @@ def _implication_changes(
     far = len(distance) + 1
     order = sorted(observed, key=lambda n: (distance.get(n, far), n))
     total_pairs = _pairs(len(observed)) - _pairs(len(observed) - len(hot))
-    added: list[Implication] = []
-    removed: list[Implication] = []
-    examined = 0
     seen_hot: list[str] = []
     complete = True
-    work = 0
     for k, b in enumerate(order):
         partners: Sequence[str] = order[:k] if b in affected else seen_hot
         for a in partners:
+            if (a, b) in done or (b, a) in done:
+                continue
             if work >= budget:
                 complete = False
                 break
-            examined += 1
-            (before, cost_before), (after, cost_after) = old.implication(a, b), \
-                new.implication(a, b)
-            work += cost_before + cost_after
-            if before != after:
-                if before is not None:
-                    removed.append(before)
-                if after is not None:
-                    added.append(after)
+            examine(a, b)
         if not complete:
             break
         if b in affected:
@@ -829,7 +851,7 @@ def _implication_changes(
     key = lambda i: (i.x, i.y, sorted(i.given))  # noqa: E731
     note = None
     if not complete:
-        note = (f"compared the {examined:,} variable pairs nearest the changes out of "
+        note = (f"compared the {len(done):,} variable pairs nearest the changes out of "
                 f"{total_pairs:,} that the changes could affect; the others were not compared "
                 "(the graph is large)")
     return tuple(sorted(added, key=key)), tuple(sorted(removed, key=key)), complete, note
