@@ -48,7 +48,7 @@ from .model import OptionValue, Query, Study, Variable
 # Work allowed for comparing testable implications, in ancestor nodes searched (each pair costs
 # a few linear searches over the pair's ancestors). A budget of work, not time, so the output
 # does not depend on the machine; benchmarks/diff.py measures what it costs.
-IMPLICATION_BUDGET = 500_000
+IMPLICATION_BUDGET = 250_000
 # Pairs whose ancestors number more than this are searched with the vectorised (numpy/scipy)
 # separator searches, which cost one pass over the whole graph whatever the pair.
 VECTORISE_ABOVE = 3_000
