@@ -1107,9 +1107,9 @@ def _identify(g: CausalGraph, query: Query, assumed: frozenset[str]) -> Identifi
                                     open_only=False, limit=MAX_PATHS)
         obstructions: list[PathStatus] = []
         if recommended_set:
-            reasons.append(f"Adjusting for {_fmt_set(recommended_set)} blocks every backdoor "
-                           f"path from {t_name} to {y_name} and adjusts for nothing on or "
-                           f"after a causal path.")
+            reasons.append(f"Adjusting for {_fmt_set(recommended_set, 30)} blocks every "
+                           f"backdoor path from {t_name} to {y_name}, and the set holds no "
+                           f"mediator or other descendant of a causal path.")
         else:
             reasons.append(f"No adjustment is needed: no backdoor path from {t_name} to "
                            f"{y_name} is open.")
@@ -1124,7 +1124,7 @@ def _identify(g: CausalGraph, query: Query, assumed: frozenset[str]) -> Identifi
                                    open_only=True, limit=MAX_OBSTRUCTIONS)
         reasons.append(f"Not identifiable by covariate adjustment: no set of observed "
                        f"variables blocks every backdoor path from {t_name} to {y_name} "
-                       f"without adjusting for something on or after a causal path.")
+                       f"without holding a mediator or other descendant of a causal path.")
         reasons += [_explain_obstruction(g, p, path) for path in obstructions]
         if not obstructions:
             reasons.append(f"{t_name} and {y_name} stay d-connected whatever is adjusted for "
