@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import networkx as nx
-
 from .errors import DiagnosticSink, ModelError, Span, suggest
 from .model import (
     ESTIMANDS,
@@ -206,16 +204,19 @@ class _Resolver:
     def _edges(self, statements: list[ArrowStmt]) -> tuple[Edge, ...]:
         directed: dict[tuple[str, str], Edge] = {}
         bidirected: dict[tuple[str, str], Edge] = {}
+        variables = self.variables
         for s in statements:
+            # `in variables` first: `_known` (which reports the unknown) only for the rare miss.
             known = {
                 ident.text
                 for term in s.terms
                 for ident in term.names
-                if self._known(ident)
+                if ident.text in variables or self._known(ident)
             }
             for i, op in enumerate(s.ops):
                 left, right = s.terms[i], s.terms[i + 1]
-                span = left.span.cover(right.span)
+                # With one operator the pair's span is the statement's: no need to rebuild it.
+                span = s.span if len(s.ops) == 1 else left.span.cover(right.span)
                 for a in left.names:
                     for b in right.names:
                         if a.text not in known or b.text not in known:
@@ -286,6 +287,9 @@ class _Resolver:
         remaining = {n for n, d in indegree.items() if d > 0}
         if not remaining:
             return
+        # Imported here: `causal check` of an acyclic study never pays for importing networkx.
+        import networkx as nx
+
         graph = nx.DiGraph()
         graph.add_edges_from(
             (a, b) for (a, b) in directed

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -155,6 +155,11 @@ def grammar_path() -> Path:
     return Path(__file__).resolve().parent.parent / "grammar" / "causal.lark"
 
 
+# `_new(Span, (...))` builds a named tuple without the Python-level `__new__` that
+# `Span(...)` runs: the parser builds hundreds of thousands of tokens and spans.
+_new = tuple.__new__
+
+
 class _Tok(NamedTuple):
     """A token of one line; cheaper than Lark's `Token`, which is built only to feed the parser."""
 
@@ -203,26 +208,39 @@ class _Grammar:
         # Lark's own order for its basic lexer: priority, then longest possible match.
         lexed.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value),
                                   t.name))
-        self.token_re = re.compile(
-            "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in lexed)
-        )
         self.ignored = frozenset(self.lark.lexer_conf.ignore)
+        # Blanks between tokens are matched in front of each token rather than as tokens of
+        # their own: half as many matches, and blanks are never reported anyway.
+        blanks = [t for t in lexed if t.name == "WS" and t.name in self.ignored]
+        blank = blanks[0].pattern.to_regexp() if blanks else "(?!)"
+        self.blank_re = re.compile(f"(?:{blank})?")
+        self.token_re = re.compile(
+            f"(?:{blank})?(?:"
+            + "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in lexed
+                       if t not in blanks)
+            + ")"
+        )
         self.shapes: dict[tuple[str, ...], Any] = {}
 
-    def parse_line(self, toks: list[_Tok]) -> tuple[Any, list[_Tok]]:
-        """The template tree of one line, and the tokens with keywords told apart from names."""
-        key = tuple(t.value if t.type == "NAME" and t.value in self.keywords else t.type
-                    for t in toks)
+    def parse_line(
+        self, toks: list[_Tok], key: tuple[str, ...] | None = None
+    ) -> tuple[Callable[[_ToSyntax, list[_Tok]], Any] | None, list[_Tok]]:
+        """The builder of one line (compiled from its template), and the tokens with keywords
+        told apart from names. `key` is the line's shape when the caller has it already."""
+        if key is None:
+            key = tuple(t.value if t.type == "NAME" and t.value in self.keywords else t.type
+                        for t in toks)
         cached = self.shapes.get(key)
         if cached is None:
-            cached = self.shapes[key] = self._parse_shape(toks)
-        template, types = cached
+            template, types = self._parse_shape(toks)
+            cached = self.shapes[key] = (_compile(template), types)
+        build, types = cached
         if types is not None:
             toks = [
                 t if k == t.type else _Tok(k, t.value, t.line, t.column, t.end_column)
                 for t, k in zip(toks, types, strict=True)
             ]
-        return template, toks
+        return build, toks
 
     def _parse_shape(self, toks: list[_Tok]) -> tuple[Any, tuple[str, ...] | None]:
         interactive = self.lark.parse_interactive("")
@@ -296,9 +314,11 @@ def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
     comments: list[Comment] = []
     diagnostics: list[Diagnostic] = []
     line_toks: list[_Tok] = []
+    line_key: list[str] = []  # the line's shape: token types, and keywords by their text
     line, line_start = 1, 0
     broken_line = 0  # a line with a lexical error is skipped whole
     ignored = grammar.ignored
+    keywords = grammar.keywords
     source = text if text.endswith("\n") else text + "\n"
     position = 0
     end = len(source)
@@ -306,6 +326,8 @@ def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
     while position < end:
         m = match(source, position)
         if m is None:
+            # Report the character that starts no token, not the blanks before it.
+            position = grammar.blank_re.match(source, position).end()  # type: ignore[union-attr]
             if broken_line != line:
                 try:
                     expected = grammar.expected_after(line_toks)
@@ -317,16 +339,19 @@ def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
                     )
                 broken_line = line
             line_toks = []
+            line_key = []
             position = source.find("\n", position)
             continue
         kind = m.lastgroup or ""
-        value = m.group()
-        column = position - line_start + 1
+        value = m.group(kind)
+        column = m.start(kind) - line_start + 1  # blanks before the token are in the match
         position = m.end()
         if kind == "_NL":
             if line_toks and broken_line != line:
-                _finish_line(grammar, builder, line_toks, statements, diagnostics, source, path)
+                _finish_line(grammar, builder, line_toks, line_key, statements, diagnostics,
+                             source, path)
             line_toks = []
+            line_key = []
             line += value.count("\n")
             line_start = source.rfind("\n", 0, position) + 1
         elif kind in ignored:
@@ -334,7 +359,8 @@ def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
                 comments.append(Comment(value, Span(path, line, column, line,
                                                     column + len(value))))
         elif broken_line != line:
-            line_toks.append(_Tok(kind, value, line, column, column + len(value)))
+            line_toks.append(_new(_Tok, (kind, value, line, column, column + len(value))))
+            line_key.append(value if kind == "NAME" and value in keywords else kind)
     if diagnostics:
         diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
         raise ParseError(diagnostics, {path: text})
@@ -345,24 +371,26 @@ def _finish_line(
     grammar: _Grammar,
     builder: _ToSyntax,
     toks: list[_Tok],
+    key: list[str],
     statements: list[Statement],
     diagnostics: list[Diagnostic],
     source: str,
     path: str | None,
 ) -> None:
     try:
-        template, toks = grammar.parse_line(toks)
+        build, toks = grammar.parse_line(toks, tuple(key))
     except UnexpectedToken as error:
         diagnostics.append(_diagnose(error, source, path, toks))
         return
-    if template is not None:
-        statements.append(builder.build(template, toks))
+    if build is not None:
+        statements.append(build(builder, toks))
 
 
 # --- Lark tree → syntax dataclasses --------------------------------------------------------------
 def _span(token: _Tok, path: str | None) -> Span:
-    line, column = token.line or 1, token.column or 1
-    return Span(path, line, column, token.end_line or line, token.end_column or column + 1)
+    # A _Tok is on one line and its positions are 1-based: no fallbacks needed.
+    line = token.line
+    return _new(Span, (path, line, token.column, line, token.end_column))
 
 
 def _unquote_string(raw: str) -> str:
@@ -372,6 +400,8 @@ def _unquote_string(raw: str) -> str:
     'a "b" é'
     """
     body = raw[1:-1]
+    if "\\" not in body:  # the usual case: nothing to decode
+        return body
     out: list[str] = []
     i = 0
     simple = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/"}
@@ -420,9 +450,13 @@ class _ToSyntax:
         rule, children = template
         return getattr(self, rule)([self.build(c, toks) for c in children])
 
-    def _ident(self, token: Token) -> Ident:
-        quoted = token.type == "QUOTED_NAME"
-        return Ident(str(token)[1:-1] if quoted else str(token), _span(token, self.path), quoted)
+
+    def _ident(self, token: _Tok) -> Ident:
+        line = token.line
+        span = _new(Span, (self.path, line, token.column, line, token.end_column))
+        if token.type == "QUOTED_NAME":
+            return Ident(token.value[1:-1], span, True)
+        return Ident(token.value, span, False)
 
     def _value(self, item: Any) -> Value:
         if isinstance(item, Value):
@@ -434,7 +468,7 @@ class _ToSyntax:
             return Value("number", _number(str(item)), span)
         return Value("name", self._ident(item).text, span)
 
-    def study(self, items: list[Token]) -> StudyStmt:
+    def study(self, items: list[_Tok]) -> StudyStmt:
         (title,) = items
         return StudyStmt(_unquote_string(str(title)), _span(title, self.path))
 
@@ -479,7 +513,7 @@ class _ToSyntax:
         span = values[-1].span if values else Span(self.path, 1, 1, 1, 1)
         return values, span
 
-    def alias(self, items: list[Token]) -> tuple[str, Span]:
+    def alias(self, items: list[_Tok]) -> tuple[str, Span]:
         (column,) = items
         return _unquote_string(str(column)), _span(column, self.path)
 
@@ -498,13 +532,13 @@ class _ToSyntax:
         )
 
     def arrows(self, items: list[Any]) -> ArrowStmt:
-        terms = tuple(self._term(i) for i in items[0::2])
+        terms = tuple([self._term(i) for i in items[0::2]])
         ops = items[1::2]
         return ArrowStmt(
             terms,
-            tuple(str(o) for o in ops),
+            tuple([o.value for o in ops]),
             terms[0].span.cover(terms[-1].span),
-            tuple(_span(o, self.path) for o in ops),
+            tuple([_span(o, self.path) for o in ops]),
         )
 
     def _term(self, item: Any) -> Term:
@@ -513,7 +547,7 @@ class _ToSyntax:
         ident = self._ident(item)
         return Term((ident,), False, ident.span)
 
-    def group(self, items: list[Token]) -> Term:
+    def group(self, items: list[_Tok]) -> Term:
         names = tuple(self._ident(t) for t in items if t is not None)
         # Widen by one column each side to cover the braces.
         first, last = names[0].span, names[-1].span
@@ -570,6 +604,30 @@ class _ToSyntax:
         ident = self._ident(key)
         val = self._value(value)
         return Option(ident, val, ident.span.cover(val.span))
+
+
+
+def _compile(template: Any) -> Callable[[_ToSyntax, list[_Tok]], Any] | None:
+    """The builder of one line shape as a closure: `_ToSyntax.build` without re-reading the
+    template for every line (the rule method is looked up once, token indices are fixed)."""
+    if template is None:
+        return None
+    rule, children = template
+    method = getattr(_ToSyntax, rule)
+    if all(isinstance(c, int) for c in children):
+        indices = tuple(children)
+        return lambda builder, toks: method(builder, [toks[i] for i in indices])
+    parts = tuple(
+        (c, None) if isinstance(c, int) or c is None else (None, _compile(c)) for c in children
+    )
+
+    def build(builder: _ToSyntax, toks: list[_Tok]) -> Any:
+        return method(builder, [
+            (toks[i] if i is not None else None) if sub is None else sub(builder, toks)
+            for i, sub in parts
+        ])
+
+    return build
 
 
 # --- syntax errors -------------------------------------------------------------------------------
