@@ -54,3 +54,8 @@ def test_usage_error_exits_2() -> None:
 def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and "causal, version" in result.output
+
+
+def test_examples_are_in_canonical_layout() -> None:
+    result = CliRunner().invoke(main, ["fmt", "--check", *map(str, EXAMPLES)])
+    assert result.exit_code == 0, result.output
