@@ -278,6 +278,7 @@ class Identification:
     instruments: tuple[Instrument, ...]
     causal_path: bool  # is there a directed path from treatment to outcome?
     assume_observed: frozenset[str] = field(default_factory=frozenset)
+    front_door: frozenset[str] | None = None  # mediators satisfying the front-door criterion
 
     @property
     def treatment(self) -> str:
@@ -359,6 +360,7 @@ class Identification:
             "instruments": [i.to_json() for i in self.instruments],
             "reasons": list(self.reasons),
             "assume_observed": sorted(self.assume_observed),
+            "front_door": None if self.front_door is None else sorted(self.front_door),
         }
 
 
@@ -1045,6 +1047,41 @@ class CausalGraph:
                     if w < self._n_vars:
                         yield w
 
+    # --- front door ----------------------------------------------------------------------
+    def front_door_set(self, treatment: str, outcome: str) -> frozenset[str] | None:
+        """The treatment's observed children on causal paths, when they satisfy Pearl's
+        front-door criterion (they intercept every directed path to the outcome, no backdoor
+        path from the treatment to them is open, and the treatment blocks every backdoor path
+        from them to the outcome); else None. A sufficient check for one natural candidate,
+        not a search over all sets."""
+        p = self._problem(treatment, outcome)
+        t, y, n = p.t, p.y, self.n
+        m = [c for c in self._ch[t] if p.cn[c] and c != y]
+        if not m or any(self._latent[c] for c in m):
+            return None
+        # (i) with M removed, no directed path from t reaches y
+        blocked = sep.mask(n, m)
+        seen, stack = {t}, [t]
+        while stack:
+            for c in self._ch[stack.pop()]:
+                if c == y:
+                    return None
+                if c not in seen and not blocked[c]:
+                    seen.add(c)
+                    stack.append(c)
+        # (ii) t and M are d-separated once t's outgoing edges are removed
+        pa = [[q for q in ps if q != t] for ps in self._pa]
+        ch = list(self._ch)
+        ch[t] = []
+        if not sep.d_separated((t,), m, bytearray(n), pa, ch, n):
+            return None
+        # (iii) M and y are d-separated given t once M's outgoing edges are removed
+        pa = [[q for q in ps if not blocked[q]] for ps in self._pa]
+        ch = [[] if blocked[v] else c for v, c in enumerate(self._ch)]
+        if not sep.d_separated(m, (y,), sep.mask(n, (t,)), pa, ch, n):
+            return None
+        return self._name_set(m)
+
     # --- identification ------------------------------------------------------------------
     def identify(self, query: Query, assume_observed: Iterable[str] = frozenset()
                  ) -> Identification:
@@ -1132,6 +1169,14 @@ def _identify(g: CausalGraph, query: Query, assumed: frozenset[str]) -> Identifi
     proposed = None
     if query.adjusting is not None:
         proposed = _check_proposed(g, p, query, assumed)
+    front_door = None
+    if not identifiable and p.causal_path:
+        front_door = g.front_door_set(t_name, y_name)
+        if front_door is not None:
+            reasons.append(f"The front-door criterion holds with {_fmt_set(front_door)}: the "
+                           f"effect is identified by front-door adjustment through "
+                           f"{_fmt_set(front_door)} (Pearl 2009), though not by adjusting for "
+                           f"covariates.")
     ivs, ivs_complete = g._instruments(t_name, y_name, query.exclude, assumed, 5)
     if not identifiable and ivs:
         reasons.append("An instrumental-variable analysis may work instead: "
@@ -1157,6 +1202,7 @@ def _identify(g: CausalGraph, query: Query, assumed: frozenset[str]) -> Identifi
         instruments=ivs,
         causal_path=p.causal_path,
         assume_observed=assumed,
+        front_door=front_door,
     )
 
 

@@ -170,6 +170,9 @@ def test_front_door_is_not_identifiable_by_adjustment_and_says_why():
     assert "Not identifiable by covariate adjustment" in text
     assert "The path t <- u -> y stays open: u is latent (not in the data)." in text
     assert "identifiable by adjustment: no" in str(r)
+    # ... but the front-door criterion holds through m
+    assert r.front_door == {"m"} and "front-door adjustment through {m}" in text
+    assert r.to_json()["front_door"] == ["m"]
 
 
 def test_bidirected_treatment_outcome_is_not_identifiable():
@@ -178,8 +181,8 @@ def test_bidirected_treatment_outcome_is_not_identifiable():
     assert not r.identifiable
     assert [str(p) for p in r.obstructions] == ["t <-> y"]
     assert any("t <-> y is an unobserved common cause" in x for x in r.reasons)
-    # ... but z is an instrument
-    assert [str(i) for i in r.instruments] == ["z"]
+    # ... but z is an instrument (and there is no mediator for a front door)
+    assert [str(i) for i in r.instruments] == ["z"] and r.front_door is None
     assert any("instrumental-variable" in x for x in r.reasons)
 
 

@@ -396,3 +396,26 @@ def test_vectorised_searches_agree_with_brute_force(case: Case, data: st.DataObj
             assert r.adjustment_set is not None and ref.valid(case, r.adjustment_set)
     finally:
         sep.FAST_MIN = saved
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=QUIET)
+@given(cases(constraints=False))
+def test_front_door_set_matches_the_criterion(case: Case) -> None:
+    g, dag = case.graph(), case.dag()
+    found = g.front_door_set(case.t, case.y)
+    causal = nx.descendants(dag, case.t) & (nx.ancestors(dag, case.y) | {case.y})
+    m = {c for c in dag.successors(case.t) if c in causal and c != case.y}
+    holds = False
+    if m and not m & case.latents:
+        cut = dag.copy()
+        cut.remove_nodes_from(m)
+        no_t = dag.copy()
+        no_t.remove_edges_from(list(dag.out_edges(case.t)))
+        no_m = dag.copy()
+        no_m.remove_edges_from([e for v in m for e in dag.out_edges(v)])
+        holds = (not nx.has_path(cut, case.t, case.y)
+                 and nx.is_d_separator(no_t, {case.t}, m, set())
+                 and nx.is_d_separator(no_m, m, {case.y}, {case.t}))
+    assert (found is not None) == holds
+    if found is not None:
+        assert found == m
