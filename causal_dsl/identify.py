@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -1099,7 +1099,19 @@ def identify(study: Study, query: Query, assume_observed: Iterable[str] = frozen
     treatment or outcome, and impossible `adjust for` / `never adjust for` sets.
     """
     try:
-        return study._graph().identify(query, assume_observed)
+        result = study._graph().identify(query, assume_observed)
+        invariant = frozenset(v.name for v in study.latents if v.invariant) - frozenset(
+            assume_observed)
+        if not result.identifiable and invariant:
+            # the planner's question, asked here too: would unit fixed effects be enough?
+            helped = study._graph().identify(query, frozenset(assume_observed) | invariant)
+            if helped.identifiable:
+                hint = (f"Absorbing the time-invariant {_fmt_set(invariant)} (unit fixed "
+                        f"effects in a panel, as difference-in-differences does) would make "
+                        f"the effect identifiable, adjusting for "
+                        f"{_fmt_set(helped.adjustment_set or (), 30)}.")
+                result = replace(result, reasons=(*result.reasons, hint))
+        return result
     except GraphError as error:
         if error.sources or study.source is None:
             raise

@@ -329,6 +329,17 @@ def test_assume_observed_lets_a_latent_be_adjusted_for():
     assert "assuming adjustable: {region}" in str(r)
 
 
+def test_invariant_latent_confounding_gets_a_fixed_effects_hint():
+    s = study("latent region invariant\nvar c: continuous\nregion -> {t, y}\nc -> t\n"
+              "c -> y\nt -> y\nquery q: ate(t -> y)\n")
+    r = s.identify("q")
+    assert not r.identifiable
+    assert any("Absorbing the time-invariant {region} (unit fixed effects" in x
+               and "adjusting for {c, region}" in x for x in r.reasons)
+    varying = study("latent region\nregion -> {t, y}\nt -> y\nquery q: ate(t -> y)\n")
+    assert not any("fixed effects" in x for x in varying.identify("q").reasons)
+
+
 def test_no_causal_path_means_zero_effect():
     s = study("var c: continuous\nc -> t\nc -> y\nquery q: ate(t -> y)\n")
     r = s.identify("q")
