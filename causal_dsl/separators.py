@@ -408,7 +408,9 @@ class SeparationProblem:
         n = self.n
         # Nodes of D reachable from v through nodes that cannot be conditioned on must join
         # the X side; the candidates met on the way (B) are the new boundary inside D.
-        flood, near_v = self._search((v,), self.cand, d_mask)
+        # (always the plain search: the flood stays near v, a vectorised search costs O(m))
+        flood, near_v = moral_search(self.pa, self.ch, n, self.in_a, (v,), self.cand,
+                                     self.removed, d_mask)
         if any(flood[y] for y in self.ys):
             return None
         restrict = bytearray(d_mask)
