@@ -25,6 +25,7 @@ from lark import Lark, Token, Tree, UnexpectedToken
 from .errors import Diagnostic, ParseError, Span, suggest
 from .model import METHOD_OPTIONS
 
+MAX_CACHED_SHAPES = 4096
 
 # --- the syntax tree ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
@@ -232,6 +233,8 @@ class _Grammar:
                         for t in toks)
         cached = self.shapes.get(key)
         if cached is None:
+            if len(self.shapes) >= MAX_CACHED_SHAPES:  # a long-lived process fed varied text
+                self.shapes.clear()
             template, types = self._parse_shape(toks)
             cached = self.shapes[key] = (_compile(template), types)
         build, types = cached
@@ -383,6 +386,8 @@ def _finish_line(
         diagnostics.append(_diagnose(error, source, path, toks))
         return
     if build is not None:
+        first, last = toks[0], toks[-1]
+        builder.line_span = Span(path, first.line, first.column, last.line, last.end_column)
         statements.append(build(builder, toks))
 
 
@@ -441,6 +446,8 @@ class _ToSyntax:
 
     def __init__(self, path: str | None) -> None:
         self.path = path
+        # Every statement is one line: its span is that of the line's tokens (set per line).
+        self.line_span = Span(path, 1, 1, 1, 1)
 
     def build(self, template: Any, toks: list[_Tok]) -> Any:
         if template is None:
@@ -470,35 +477,26 @@ class _ToSyntax:
 
     def study(self, items: list[_Tok]) -> StudyStmt:
         (title,) = items
-        return StudyStmt(_unquote_string(str(title)), _span(title, self.path))
+        return StudyStmt(_unquote_string(str(title)), self.line_span)
 
     def data(self, items: list[Any]) -> DataStmt:
         source, panel = items
-        span = _span(source, self.path)
-        if panel is not None:
-            span = span.cover(panel[1])
         return DataStmt(
             _unquote_string(str(source)),
             panel[0] if panel is not None else None,
-            span,
+            self.line_span,
             _span(source, self.path),
         )
 
     def panel(self, items: list[Any]) -> tuple[tuple[Option, ...], Span]:
         options = tuple(o for o in items if o is not None)
-        span = options[-1].span if options else Span(self.path, 1, 1, 1, 1)
+        span = options[0].span.cover(options[-1].span) if options else self.line_span
         return options, span
 
     def var_decl(self, items: list[Any]) -> VarStmt:
         name, type_name, levels, alias, label = items
         ident = self._ident(name)
-        span = ident.span.cover(_span(type_name, self.path))
-        if levels is not None:
-            span = span.cover(levels[1])
-        if alias is not None:
-            span = span.cover(alias[1])
-        if label is not None:
-            span = span.cover(_span(label, self.path))
+        span = self.line_span
         return VarStmt(
             name=ident,
             type_name=self._ident(type_name),
@@ -510,7 +508,7 @@ class _ToSyntax:
 
     def levels(self, items: list[Any]) -> tuple[tuple[Value, ...], Span]:
         values = tuple(self._value(i) for i in items if i is not None)
-        span = values[-1].span if values else Span(self.path, 1, 1, 1, 1)
+        span = values[0].span.cover(values[-1].span) if values else self.line_span
         return values, span
 
     def alias(self, items: list[_Tok]) -> tuple[str, Span]:
@@ -519,16 +517,11 @@ class _ToSyntax:
 
     def latent_decl(self, items: list[Any]) -> LatentStmt:
         name, invariant, label = items
-        ident = self._ident(name)
-        span = ident.span
-        for token in (invariant, label):
-            if token is not None:
-                span = span.cover(_span(token, self.path))
         return LatentStmt(
-            ident,
+            self._ident(name),
             invariant is not None,
             _unquote_string(str(label)) if label is not None else None,
-            span,
+            self.line_span,
         )
 
     def arrows(self, items: list[Any]) -> ArrowStmt:
@@ -537,7 +530,7 @@ class _ToSyntax:
         return ArrowStmt(
             terms,
             tuple([o.value for o in ops]),
-            terms[0].span.cover(terms[-1].span),
+            self.line_span,
             tuple([_span(o, self.path) for o in ops]),
         )
 
@@ -548,31 +541,26 @@ class _ToSyntax:
         return Term((ident,), False, ident.span)
 
     def group(self, items: list[_Tok]) -> Term:
-        names = tuple(self._ident(t) for t in items if t is not None)
-        # Widen by one column each side to cover the braces.
-        first, last = names[0].span, names[-1].span
-        span = Span(self.path, first.line, max(1, first.column - 1), last.end_line,
-                    last.end_column + 1)
-        return Term(names, True, span)
+        open_brace, *members, close_brace = items
+        names = tuple(self._ident(t) for t in members if t is not None)
+        return Term(names, True, _span(open_brace, self.path).cover(_span(close_brace,
+                                                                          self.path)))
 
     def query(self, items: list[Any]) -> QueryStmt:
         name, estimand, treatment, _arrow, outcome, *clauses = items
-        ident = self._ident(name)
-        span = ident.span.cover(_span(outcome, self.path))
-        for clause in clauses:
-            span = span.cover(clause.span)
         return QueryStmt(
-            ident,
+            self._ident(name),
             self._ident(estimand),
             self._ident(treatment),
             self._ident(outcome),
             tuple(clauses),
-            span,
+            self.line_span,
         )
 
     def nameset(self, items: list[Any]) -> Value:
-        names = tuple(self._ident(t) for t in items if t is not None)
-        span = names[0].span.cover(names[-1].span) if names else Span(self.path, 1, 1, 1, 1)
+        open_brace, *members, close_brace = items
+        names = tuple(self._ident(t) for t in members if t is not None)
+        span = _span(open_brace, self.path).cover(_span(close_brace, self.path))
         return Value("set", names, span)
 
     def _set_clause(self, kind: str, items: list[Any]) -> SetClause:

@@ -98,8 +98,9 @@ def test_reversed_arrow_is_one_change_not_add_and_remove() -> None:
 
 
 def test_latent_to_observed_changes_identification() -> None:
-    d = semantic_diff(heart(), edited('latent frailty                                "Unmeasured',
-                                      'var frailty: continuous "Measured'))
+    new = HEART.read_text().replace("latent frailty ", "var frailty: continuous ")
+    new = new.replace('"Unmeasured frailty"', '"Measured frailty"')
+    d = semantic_diff(heart(), causal_dsl.parse(new, check_files=False))
     (change,) = d.variables_changed
     assert change.name == "frailty"
     assert [c.field for c in change.changes] == ["kind", "label"]

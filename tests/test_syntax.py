@@ -225,7 +225,9 @@ query q: att(x -> y) adjusting {a} using matching(k = 2)
 def test_spans() -> None:
     tree = parse_syntax(SPANNED, "s.causal")
     study, data, var, arrows, query = tree.statements
-    assert isinstance(study, StudyStmt) and study.span == Span("s.causal", 1, 7, 1, 10)
+    # A statement's span is its whole line, keyword included, comment excluded.
+    assert isinstance(study, StudyStmt) and study.span == Span("s.causal", 1, 1, 1, 10)
+    assert data.span == Span("s.causal", 2, 1, 2, 48)
     assert isinstance(data, DataStmt) and data.source_span == Span("s.causal", 2, 6, 2, 13)
     assert data.panel is not None
     assert data.panel[1].value.span == Span("s.causal", 2, 41, 2, 47)  # period
@@ -233,7 +235,7 @@ def test_spans() -> None:
     assert var.name.span == Span("s.causal", 3, 5, 3, 14)  # backquotes included
     assert var.name.quoted and var.name.text == "age (y)"
     assert var.type_name.span == Span("s.causal", 3, 16, 3, 26)
-    assert var.span.end_column == 41  # through the label
+    assert var.span == Span("s.causal", 3, 1, 3, 41)  # through the label
     assert isinstance(arrows, ArrowStmt)
     assert arrows.op_spans == (Span("s.causal", 4, 3, 4, 5), Span("s.causal", 4, 13, 4, 15),
                                Span("s.causal", 4, 18, 4, 21))
@@ -247,7 +249,7 @@ def test_spans() -> None:
     using = query.clauses[1]
     assert isinstance(using, UsingClause) and using.options is not None
     assert using.options[0].span == Span("s.causal", 5, 51, 5, 56)  # k = 2
-    assert query.span.end_column == 56
+    assert query.span == Span("s.causal", 5, 1, 5, 57)
 
 
 def test_model_spans_point_into_the_text() -> None:
@@ -258,7 +260,7 @@ def test_model_spans_point_into_the_text() -> None:
         assert lines[v.span.line - 1][v.span.column - 1 : v.span.end_column - 1] == v.name
     for q in study.queries:
         assert q.span is not None
-        assert lines[q.span.line - 1][q.span.column - 1:].startswith(q.name)
+        assert lines[q.span.line - 1][q.span.column - 1:].startswith(f"query {q.name}:")
     edge = next(e for e in study.edges if e.bidirected)
     assert edge.span is not None and edge.span.line == 9
 
