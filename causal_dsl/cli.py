@@ -58,7 +58,19 @@ def guarded(fmt_arg: str | None = None) -> Callable[[Callable[..., Any]], Callab
     return decorate
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _PipelineOrder(click.Group):
+    """Lists the verbs in the order of the pipeline (check → identify → run → render → ...),
+    not alphabetically, so that `causal --help` reads as the tour does."""
+
+    ORDER = ("check", "identify", "run", "render", "report", "fmt", "diff", "lint", "import",
+             "export")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        rank = {name: i for i, name in enumerate(self.ORDER)}
+        return sorted(self.commands, key=lambda name: rank.get(name, len(rank)))
+
+
+@click.group(cls=_PipelineOrder, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="causal")
 def main() -> None:
     """Write a causal study as text; check, identify, estimate, render and review it.
