@@ -254,7 +254,7 @@ def render(file: str, output: str | None, fmt: str | None, query: str | None, hi
       causal render study.causal --format dot | dot -Tpdf -o dag.pdf
       causal render study.causal --highlight paths -o why.png
     """
-    from .render import format_for, render_bytes
+    from .render import format_for, render_bytes, write_output
 
     study = load_or_fail(file)
     kind = format_for(output or "", fmt) if output else (fmt or "svg")
@@ -265,15 +265,7 @@ def render(file: str, output: str | None, fmt: str | None, query: str | None, hi
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    try:
-        Path(output).write_bytes(data)
-    except OSError as error:
-        from .errors import Diagnostic, RenderError
-
-        raise RenderError(Diagnostic("E606", f"cannot write {output}: "
-                                     f"{error.strerror or error}",
-                                     help="check that the directory exists and is writable")
-                          ) from None
+    write_output(output, data)
     click.echo(f"wrote {output} ({kind})", err=True)
 
 
@@ -300,6 +292,7 @@ def report(file: str, output: str | None, fmt: str | None, no_estimate: bool,
     design's diagnostics (balance or pre-trend tables) and a forest plot of the naive and
     adjusted estimates. Problems with a query are reported inside the document.
     """
+    from .render import write_output
     from .report import build_report, report_format
 
     study = load_or_fail(file)
@@ -309,15 +302,7 @@ def report(file: str, output: str | None, fmt: str | None, no_estimate: bool,
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        from .errors import Diagnostic, RenderError
-
-        raise RenderError(Diagnostic("E606", f"cannot write {output}: "
-                                     f"{error.strerror or error}",
-                                     help="check that the directory exists and is writable")
-                          ) from None
+    write_output(output, text)
     click.echo(f"wrote {output} ({kind})", err=True)
 
 

@@ -56,6 +56,29 @@ def _data_span(study: Study) -> Span | None:
 # --------------------------------------------------------------------------------------------
 # reading
 # --------------------------------------------------------------------------------------------
+def table_kind(path: Path) -> str:
+    """The file's format by extension, looking through a compression suffix ("x.csv.gz")."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in {".gz", ".bz2", ".xz", ".zst", ".zip"}:
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def read_header(path: str | Path) -> list[str] | None:
+    """The column names of a CSV/TSV/Parquet file, reading no rows; None if unreadable."""
+    p = Path(path)
+    kind = table_kind(p)
+    try:
+        if kind in {".parquet", ".pq"}:
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(p).names)
+        sep = "\t" if kind == ".tsv" else ","
+        return [str(c) for c in pd.read_csv(p, sep=sep, nrows=0).columns]
+    except (OSError, ValueError, ImportError):
+        return None
+
+
 def read_table(path: str | Path, span: Span | None = None) -> pd.DataFrame:
     """Read a CSV/TSV/Parquet file by its extension (compressed CSV works too)."""
     p = Path(path)
@@ -70,10 +93,7 @@ def read_table(path: str | Path, span: Span | None = None) -> pd.DataFrame:
                 or "the path in `data \"...\"` is relative to the .causal file",
             )
         )
-    suffixes = [s.lower() for s in p.suffixes]
-    if suffixes and suffixes[-1] in {".gz", ".bz2", ".xz", ".zst", ".zip"}:
-        suffixes = suffixes[:-1]
-    kind = suffixes[-1] if suffixes else ""
+    kind = table_kind(p)
     try:
         if kind in {".parquet", ".pq"}:
             return pd.read_parquet(p)

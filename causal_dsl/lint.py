@@ -33,7 +33,6 @@ import difflib
 import re
 from collections import deque
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from .errors import CausalError, Diagnostic, ReviewError, Span, suggest
 from .model import Query, Study
@@ -277,6 +276,8 @@ class _Linter:
         data = self.study.data
         if not self.read_data or data is None or data.path is None:
             return None
+        from .data import read_header
+
         return read_header(data.path)
 
     def columns(self, columns: Sequence[str]) -> None:
@@ -406,26 +407,6 @@ def _alternative_set(study: Study, q: Query, missing: set[str]) -> frozenset[str
     except CausalError:
         return None
     return frozenset(found) if found is not None else None
-
-
-def read_header(path: str | Path) -> list[str] | None:
-    """The column names of a CSV/TSV/Parquet file, reading no rows; None if unreadable."""
-    import pandas as pd
-
-    p = Path(path)
-    suffixes = [s.lower() for s in p.suffixes]
-    if suffixes and suffixes[-1] in {".gz", ".bz2", ".xz", ".zst", ".zip"}:
-        suffixes = suffixes[:-1]
-    kind = suffixes[-1] if suffixes else ""
-    try:
-        if kind in {".parquet", ".pq"}:
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(p).names)
-        sep = "\t" if kind == ".tsv" else ","
-        return [str(c) for c in pd.read_csv(p, sep=sep, nrows=0).columns]
-    except (OSError, ValueError, ImportError):
-        return None
 
 
 def lint_file(path: str, disable: Iterable[str] = ()) -> tuple[Study, list[Diagnostic]]:

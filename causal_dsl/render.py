@@ -670,8 +670,17 @@ def render_file(
     out = Path(path)
     data = render_bytes(study, format_for(out, format), query, highlight, engine=engine,
                         identification=identification, title=title, timeout=timeout)
+    return write_output(out, data)
+
+
+def write_output(path: str | Path, content: bytes | str) -> Path:
+    """Write a diagram or a report (text as UTF-8); a failure is `RenderError` E606."""
+    out = Path(path)
     try:
-        out.write_bytes(data)
+        if isinstance(content, bytes):
+            out.write_bytes(content)
+        else:
+            out.write_text(content, encoding="utf-8")
     except OSError as error:
         raise RenderError(
             Diagnostic("E606", f"cannot write {out}: {error.strerror or error}",

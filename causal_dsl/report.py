@@ -296,14 +296,7 @@ def write_report(
     fmt_ = report_format(out, format)
     rep = build_report(study, estimate=estimate, seed=seed, engine=engine)
     text = rep.to_html() if fmt_ == "html" else rep.to_markdown()
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise RenderError(
-            Diagnostic("E606", f"cannot write {out}: {error.strerror or error}",
-                       help="check that the directory exists and is writable")
-        ) from None
-    return out
+    return render.write_output(out, text)
 
 
 def report_format(path: str | Path | None, fmt_: str | None = None) -> str:

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 
 import causal_dsl
 from causal_dsl.cli import main
+from causal_dsl.data import read_header
 from causal_dsl.errors import ReviewError
-from causal_dsl.lint import CODES, lint, lint_file, read_header
+from causal_dsl.lint import CODES, lint, lint_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
