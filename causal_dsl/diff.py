@@ -566,7 +566,9 @@ def semantic_diff(
         if before != after:
             identification.append(IdentificationChange(name, _question(q), before, after))
 
-    added_i, removed_i, complete, note = (), (), True, None
+    added_i: tuple[Implication, ...] = ()
+    removed_i: tuple[Implication, ...] = ()
+    complete, note = True, None
     if affected:
         ends = [(e.source, e.target) for e in (*arrows_added, *arrows_removed,
                                                    *arrows_reversed)]

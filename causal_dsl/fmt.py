@@ -136,9 +136,9 @@ def format_syntax(tree: SyntaxFile) -> str:
             if i > 0 and item.gap_before:
                 out.append("")
             out.extend(item.prefix)
-            line = heads[i]
-            if labels[i] is not None:
-                line = line + " " * max(2, columns[i] - len(line)) + quote_string(labels[i])
+            line, label = heads[i], labels[i]
+            if label is not None:
+                line = line + " " * max(2, columns[i] - len(line)) + quote_string(label)
             if item.trailing is not None:
                 line = f"{line}  {item.trailing}"
             out.append(line)

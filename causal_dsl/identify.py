@@ -1141,6 +1141,7 @@ def _identify(g: CausalGraph, query: Query, assumed: frozenset[str]) -> Identifi
         reasons.append(f"There is no directed path from {t_name} to {y_name}: under this graph "
                        "the causal effect is zero.")
     if identifiable:
+        assert minimal is not None  # identifiable is `minimal is not None`
         # an I-minimal set with at most one variable beyond I is also a smallest one
         few = len(set(minimal) - set(p.include)) <= 1
         smallest = g._name_set(minimal if few else (s.smallest() or []))

@@ -240,7 +240,10 @@ class _Linter:
         for name in sorted(proposed & descendants - {q.outcome}):
             where = spans.get(name, q.span)
             if name in mediators:
-                path = self.dag.path(q.treatment, name) + self.dag.path(name, q.outcome)[1:]
+                head, tail = self.dag.path(q.treatment, name), self.dag.path(name, q.outcome)
+                # a mediator is a descendant of the treatment and an ancestor of the outcome
+                assert head is not None and tail is not None
+                path = head + tail[1:]
                 self.warn(
                     "L106", f"query '{q.name}' adjusts for '{name}', a mediator of "
                     f"'{q.treatment}' on '{q.outcome}'", where,
@@ -249,10 +252,12 @@ class _Linter:
                     f"about; take '{name}' out of the set",
                 )
             else:
+                chain = self.dag.path(q.treatment, name)
+                assert chain is not None  # name is a descendant of the treatment
                 self.warn(
                     "L109", f"query '{q.name}' adjusts for '{name}', which the treatment "
                     f"'{q.treatment}' affects", where,
-                    notes=(" -> ".join(self.dag.path(q.treatment, name)),),
+                    notes=(" -> ".join(chain),),
                     help="a variable measured after the treatment (or caused by it) can bias "
                     f"the estimate; take '{name}' out of the set",
                 )

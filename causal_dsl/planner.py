@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -234,8 +234,9 @@ def _plan(
                          "no set of observed variables is valid here", notes=proposed.notes)
         # the user's own set, checked valid, is what they asked to adjust for
         adj = tuple(sorted(proposed.adjusting))
-    base = dict(query=query.name, estimand=query.estimand, treatment=query.treatment,
-                outcome=query.outcome, treatment_kind=kind_text)
+    base: dict[str, Any] = dict(query=query.name, estimand=query.estimand,
+                                treatment=query.treatment, outcome=query.outcome,
+                                treatment_kind=kind_text)
     binary = t_kind is VarType.BINARY
     if ident.identifiable:
         blocks = (f"{_set(adj)} blocks every back-door path from {query.treatment} to "
@@ -285,7 +286,8 @@ def _plan(
                              "is empty", query,
                              "with nothing to adjust for the difference in means is unbiased: "
                              "use ols")
-            exact = tuple(dict(options).get("exact", ()) or ())
+            # the resolver stores `exact` as a tuple of names
+            exact = tuple(cast("tuple[str, ...]", dict(options).get("exact", ()) or ()))
             outside = [e for e in exact if e not in adj]
             if outside:
                 raise _error(study, "E502", f"exact = {_set(outside)}: not in the adjustment set "

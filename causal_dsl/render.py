@@ -333,7 +333,7 @@ def build_dot(
                         color=COLOURS["edge"], margin="0.12,0.06")
     g.set_edge_defaults(color=COLOURS["edge"], arrowsize="0.8")
     for v in study.variables:
-        attrs: dict[str, str] = {"label": _node_label(v.name, v.label)}
+        attrs: dict[str, Any] = {"label": _node_label(v.name, v.label)}
         style = ["rounded"]
         if v.latent:
             attrs["shape"] = "ellipse"
@@ -361,7 +361,7 @@ def build_dot(
         attrs["tooltip"] = _dot_string(_tooltip(study, v.name), tooltip=True)
         g.add_node(pydot.Node(ids[v.name], **attrs))
     for e in study.edges:
-        eattrs: dict[str, str] = {}
+        eattrs: dict[str, Any] = {}
         if e.bidirected:
             # constraint=false: a hidden common cause says nothing about left-to-right order.
             eattrs.update(dir="both", style="dashed", constraint="false")

@@ -217,11 +217,11 @@ class _Resolver:
                 left, right = s.terms[i], s.terms[i + 1]
                 # With one operator the pair's span is the statement's: no need to rebuild it.
                 span = s.span if len(s.ops) == 1 else left.span.cover(right.span)
-                for a in left.names:
-                    for b in right.names:
-                        if a.text not in known or b.text not in known:
+                for ia in left.names:
+                    for ib in right.names:
+                        if ia.text not in known or ib.text not in known:
                             continue
-                        self._add_edge(op, a, b, span, directed, bidirected)
+                        self._add_edge(op, ia, ib, span, directed, bidirected)
         for (a, b), edge in directed.items():
             if (b, a) in directed and a < b:
                 other = directed[(b, a)]
@@ -432,25 +432,30 @@ class _Resolver:
         if expected is bool:
             if value.kind == "name" and raw in ("true", "false"):
                 return raw == "true"
-            return self._bad_value(owner, key, value, "true or false")
+            self._bad_value(owner, key, value, "true or false")
+            return None
         if expected is int:
             if value.kind == "number" and isinstance(raw, int) and raw >= 0:
                 return raw
-            return self._bad_value(owner, key, value, "a whole number")
+            self._bad_value(owner, key, value, "a whole number")
+            return None
         if expected is float:
             if value.kind == "number" and raw >= 0:
                 return float(raw)
-            return self._bad_value(owner, key, value, "a non-negative number")
+            self._bad_value(owner, key, value, "a non-negative number")
+            return None
         if expected is tuple:
             if value.kind == "set":
                 names = [i for i in raw if self._known(i)]
                 return tuple(i.text for i in names)
             if value.kind == "name":
                 return (raw,)
-            return self._bad_value(owner, key, value, "a set of variables, e.g. {a, b}")
+            self._bad_value(owner, key, value, "a set of variables, e.g. {a, b}")
+            return None
         if value.kind in ("string", "name"):
             return str(raw)
-        return self._bad_value(owner, key, value, "a name or a \"string\"")
+        self._bad_value(owner, key, value, "a name or a \"string\"")
+        return None
 
     def _bad_value(self, owner: str, key: str, value: Value, expected: str) -> None:
         # The option's own description says what it means and its default: the best hint.

@@ -33,7 +33,9 @@ CheckLevel = Literal["ok", "note", "warning"]
 # --------------------------------------------------------------------------------------------
 # numbers
 # --------------------------------------------------------------------------------------------
-def fmt(x: float | int | None, digits: int = 4) -> str:
+def fmt(
+    x: float | int | np.floating[Any] | np.integer[Any] | None, digits: int = 4
+) -> str:
     """A number with `digits` significant digits, plain (no exponent) when reasonable.
 
     >>> fmt(1234.5678), fmt(0.000012345), fmt(float("nan")), fmt(3)

@@ -630,7 +630,8 @@ def enumerate_paths(
     length = min(reachable) + 1
     while length <= n:
         bound_hit = False
-        path, marks = [x], []
+        path: list[int] = [x]
+        marks: list[int] = []
         on = bytearray(n)
         on[x] = 1
         stack = [iter(first)]

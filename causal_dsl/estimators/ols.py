@@ -73,7 +73,7 @@ def rank_problem(xtx: np.ndarray, names: Sequence[str]) -> list[str] | None:
     Works on the cross-product scaled to a unit diagonal, so units of measurement do not
     matter; the columns named are those loading on the (near-)null eigenvectors."""
     d = np.sqrt(np.diag(xtx))
-    zero = [names[i] for i in np.flatnonzero(d == 0)]
+    zero = [names[int(i)] for i in np.flatnonzero(d == 0)]
     if zero:
         return zero
     s = xtx / np.outer(d, d)
@@ -82,7 +82,7 @@ def rank_problem(xtx: np.ndarray, names: Sequence[str]) -> list[str] | None:
     if not null.any():
         return None
     load = np.abs(v[:, null]).max(axis=1)
-    return [names[i] for i in np.flatnonzero(load > 0.05)]
+    return [names[int(i)] for i in np.flatnonzero(load > 0.05)]
 
 
 def collinearity_checks(
@@ -274,6 +274,7 @@ def estimate(
     fit = fit_linear(x, y, names, se=se_norm, clusters=clusters, span=design.span)
     label = estimand_label(design)
     est = fit.estimate(design.treatment, label)
+    assert fit.xtx is not None  # fit_linear always sets it
     checks, figures = collinearity_checks(fit.xtx, names, n)
     if design.treatment_kind == "binary" and design.covariates:
         checks.append(Check(
