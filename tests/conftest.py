@@ -1,0 +1,16 @@
+"""Shared test configuration.
+
+Under CI (the environment variable CI is set, as `.ci/run` runs) hypothesis draws the same
+examples on every run, so that a red build always reproduces; locally it explores new ones each
+time (and remembers failures in .hypothesis/).
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
