@@ -76,8 +76,13 @@ def peak_mb(fn: Callable[[], Any]) -> float:
     return peak / 2**20
 
 
+ROWS: list[dict[str, Any]] = []  # what `main` records in benchmarks/results.json
+
+
 def row(name: str, n: int, secs: float, mb: float | None, est: float | None,
         ratio: str = "") -> None:
+    ROWS.append({"what": name.strip(), "n": n, "seconds": secs, "mib": mb, "estimate": est,
+                 "ratio": ratio})
     mem = f"{mb:8.1f} MB" if mb is not None else "         —"
     e = f"{est:8.4f}" if est is not None else "       —"
     print(f"{name:<44} {n:>9,}  {secs:8.3f} s  {mem}  est {e}  {ratio}")
@@ -159,6 +164,125 @@ def dowhy_compare(frame: pd.DataFrame, covs: tuple[str, ...], n: int, t_ols: flo
             f"ratio DoWhy/ours {t_psm / t_m:5.1f}x")
 
 
+# --------------------------------------------------------------------------------------------
+# staggered adoption: Callaway–Sant'Anna beside static TWFE, each cell in its own process
+# --------------------------------------------------------------------------------------------
+STAGGERED_PERIODS = 10
+
+
+def make_staggered(units: int, periods: int = STAGGERED_PERIODS, seed: int = 0
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Cohorts adopting in periods 3, 5, 7 and never-treated units; the effect grows with
+    exposure (1 + 0.3·e). Returns the frame, the coded panel columns, and the true simple ATT."""
+    rng = np.random.default_rng(seed)
+    adopt = rng.choice([3, 5, 7, periods + 1], size=units)
+    u = np.repeat(np.arange(units), periods)
+    t = np.tile(np.arange(periods), units)
+    e = t - adopt[u]
+    d = (e >= 0).astype(np.float64)
+    y = rng.normal(size=units)[u] + 0.1 * t + d * (1 + 0.3 * np.maximum(e, 0)) \
+        + rng.normal(size=len(u))
+    num = sum(int((adopt == g).sum()) * (1 + 0.3 * (s - g)) for g in (3, 5, 7)
+              for s in range(g, periods))
+    den = sum(int((adopt == g).sum()) * (periods - g) for g in (3, 5, 7))
+    return pd.DataFrame({"d": d, "y": y}), pd.DataFrame({"u": u, "t": t}), num / den
+
+
+def _staggered_cell(method: str, units: int) -> tuple[float, float, float]:
+    """One (estimator, size) measurement: seconds, peak traced MB, estimate."""
+    frame, extra, _ = make_staggered(units)
+    options = {"event_study": False} if method == "did" else {}
+    design = Design("d", "y", "att", unit="u", time="t", options=options)
+    fn = ESTIMATORS[method]
+    fn(frame.iloc[:2000], design, extra.iloc[:2000])  # warm-up: imports, first calls
+    secs, r = timed(lambda: fn(frame, design, extra))
+    return secs, peak_mb(lambda: fn(frame, design, extra)), r.estimate.effect
+
+
+def bench_staggered(units: int) -> None:
+    import multiprocessing as mp
+
+    truth = make_staggered(units)[2]
+    n = units * STAGGERED_PERIODS
+    ctx = mp.get_context("spawn")  # a fresh interpreter per cell: peaks do not mix
+    results = {}
+    for method, label in (("did", f"static TWFE ({units:,} units x {STAGGERED_PERIODS})"),
+                          ("callaway_santanna", "Callaway-Sant'Anna ATT(g,t) + aggregation")):
+        with ctx.Pool(1) as pool:
+            results[method] = pool.apply(_staggered_cell, (method, units))
+        secs, mb, est = results[method]
+        ratio = ""
+        if method == "callaway_santanna":
+            ratio = f"ratio CS/TWFE {secs / results['did'][0]:5.2f}x"
+        row(label, n, secs, mb, est, ratio)
+    print(f"  (true simple ATT {truth:.4f}: effects grow with exposure, so TWFE is biased)")
+
+
+# --------------------------------------------------------------------------------------------
+# instrumental variables: our 2SLS (with all its diagnostics) beside linearmodels.IV2SLS
+# --------------------------------------------------------------------------------------------
+IV_COVARIATES = 10
+
+
+def make_iv(n: int, seed: int = 0) -> pd.DataFrame:
+    """A latent u confounds d and y; z1, z2 are valid instruments; 10 exogenous covariates."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, IV_COVARIATES))
+    z = rng.normal(size=(n, 2))
+    u = rng.normal(size=n)
+    d = z @ [0.5, 0.3] + x[:, 0] + u + rng.normal(size=n)
+    y = TRUTH * d + x @ rng.normal(size=IV_COVARIATES) + 2 * u + rng.normal(size=n)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(IV_COVARIATES)])
+    frame["z1"], frame["z2"], frame["d"], frame["y"] = z[:, 0], z[:, 1], d, y
+    return frame
+
+
+def _iv_cell(which: str, n: int) -> tuple[float, float, float]:
+    """One IV measurement in a fresh process: seconds, peak traced MB, estimate."""
+    frame = make_iv(n)
+    covs = tuple(f"x{i}" for i in range(IV_COVARIATES))
+    if which == "ours":
+        design = Design("d", "y", "ate", covs, options={"instrument": ("z1", "z2")},
+                        treatment_kind="continuous")
+        fn = ESTIMATORS["iv"]
+        fn(frame.iloc[:2000], design, None)  # warm-up
+
+        def run() -> float:
+            return fn(frame, design, None).estimate.effect
+    else:
+        from linearmodels.iv import IV2SLS
+
+        exog = frame[list(covs)].assign(const=1.0)
+        IV2SLS(frame["y"][:2000], exog[:2000], frame["d"][:2000],
+               frame[["z1", "z2"]][:2000]).fit(cov_type="robust", debiased=True)
+
+        def run() -> float:
+            res = IV2SLS(frame["y"], exog, frame["d"], frame[["z1", "z2"]]).fit(
+                cov_type="robust", debiased=True)
+            return float(res.params["d"])
+    secs, est = timed(run)
+    return secs, peak_mb(run), est
+
+
+def bench_iv(n: int) -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    results = {}
+    for which, label in (("ours", "iv 2SLS HC1 + first stage, eff. F, AR, J"),
+                         ("linearmodels", "linearmodels IV2SLS robust (estimate only)")):
+        try:
+            with ctx.Pool(1) as pool:
+                results[which] = pool.apply(_iv_cell, (which, n))
+        except ImportError:
+            print("  (linearmodels not installed: pip install linearmodels to compare)")
+            return
+        secs, mb, est = results[which]
+        ratio = "" if which == "ours" else \
+            f"ratio linearmodels/ours {secs / results['ours'][0]:5.2f}x"
+        row(label, n, secs, mb, est, ratio)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -167,6 +291,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None,
                     help="limit BLAS threads (threadpoolctl); 1 gives stable figures on a busy "
                     "machine, where multithreaded BLAS calls can stall for seconds")
+    ap.add_argument("--staggered-units", type=int, default=100_000,
+                    help="units in the staggered-adoption panel (10 periods; 0 skips it)")
+    ap.add_argument("--iv-n", type=int, default=1_000_000,
+                    help="rows of the instrumental-variables comparison (0 skips it)")
     args = ap.parse_args()
     if args.threads is not None:
         from threadpoolctl import threadpool_limits
@@ -180,6 +308,17 @@ def main() -> None:
     for n in args.sizes:
         bench(n, args.dowhy_max)
         print()
+    if args.staggered_units:
+        bench_staggered(args.staggered_units)
+    if args.iv_n:
+        bench_iv(args.iv_n)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from record import record
+
+    record("estimate", ROWS, threads=args.threads, sizes=args.sizes)
 
 
 if __name__ == "__main__":

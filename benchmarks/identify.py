@@ -18,6 +18,14 @@ and every answer is quick. 10% of the variables are latent and n/100 bidirected 
 added. The query is the effect of an observed variable in the middle on the last observed
 variable that descends from it.
 
+The networkx-graph entry points (`causal_dsl.graph.is_d_separator`, `minimal_adjustment_set`)
+are timed on the same `networkx.DiGraph` objects as networkx's own `is_d_separator` and
+`find_minimal_d_separator`, conversion included, each cell in a fresh process (the graph is
+built there before the clock starts): d-separation of a pair given a separator, a minimal
+d-separator of a pair with no directed path between them (the same question for both), and one
+adjustment set (networkx: the forbidden set, the proper backdoor graph, then its search), plus
+the conversion alone (`to_causal_graph`). Ratios are networkx / ours.
+
 Target: one minimal adjustment set for 100,000 variables in under 1 s.
 """
 
@@ -38,9 +46,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from causal_dsl import separators as sep
-from causal_dsl.identify import CausalGraph
-from causal_dsl.model import Query
+from causal_dsl.graph import CausalGraph, problem
+from causal_dsl.identify import identify
+from causal_dsl.model import Model, Query
 
 TARGET_SECONDS = 1.0
 
@@ -75,9 +83,9 @@ def pick_query(g: CausalGraph) -> tuple[str, str]:
         t = f"v{start}"
         if t in latent:
             continue
-        below = sep.closure((g._index[t],), g._ch, g.n)
+        below = g.descendants(t)
         y = next((f"v{j}" for j in range(n - 1, start, -1)
-                  if below[j] and f"v{j}" not in latent), None)
+                  if f"v{j}" in below and f"v{j}" not in latent), None)
         if y is None:
             continue
         fallback = fallback or (t, y)
@@ -143,6 +151,121 @@ print(json.dumps({"seconds": time.perf_counter() - start, "answer": answer}))
 '''
 
 
+NX_WORKER = r'''
+import json, sys, time
+sys.path.insert(0, sys.argv[3])
+import networkx as nx
+import scipy.sparse.csgraph  # imported before the clock: a start-up cost, not the search
+import causal_dsl.graph as cg
+spec = json.load(open(sys.argv[1]))
+cell = sys.argv[2]
+G = nx.DiGraph()
+G.add_nodes_from(spec["names"])
+G.add_edges_from(tuple(e) for e in spec["directed"])
+for v in spec["latents"]:
+    G.nodes[v]["latent"] = True
+for a, b in spec["bidirected"]:  # the same DiGraph for both: explicit latent parents
+    u = f"U_{a}_{b}"
+    G.add_edges_from([(u, a), (u, b)])
+    G.nodes[u]["latent"] = True
+t, y, a, b, zab = spec["t"], spec["y"], spec["a"], spec["b"], set(spec["zab"])
+observed = {v for v, lat in G.nodes(data="latent", default=False) if not lat}
+
+
+def nx_adjustment():
+    """What a networkx user writes for one adjustment set: the causal nodes, the forbidden
+    set, the proper backdoor graph, then networkx's minimal separator over what is left."""
+    cn = nx.descendants(G, t) & (nx.ancestors(G, y) | {y})
+    forb, stack = {t} | cn, list(cn)
+    while stack:
+        for c in G.succ[stack.pop()]:
+            if c not in forb:
+                forb.add(c)
+                stack.append(c)
+    pbd = G.copy()
+    pbd.remove_edges_from([(t, c) for c in cn if G.has_edge(t, c)])
+    return nx.find_minimal_d_separator(pbd, t, y, restricted=(observed - forb) | {t, y})
+
+
+cells = {
+    "convert": lambda: cg.to_causal_graph(G).n,
+    "ours_dsep": lambda: cg.is_d_separator(G, a, b, zab),
+    "nx_dsep": lambda: nx.is_d_separator(G, a, b, zab),
+    "ours_sep": lambda: cg.minimal_adjustment_set(G, a, b),
+    "nx_sep": lambda: nx.find_minimal_d_separator(G, a, b, restricted=observed),
+    "ours_adj": lambda: cg.minimal_adjustment_set(G, t, y),
+    "nx_adj": nx_adjustment,
+}
+start = time.perf_counter()
+answer = cells[cell]()
+seconds = time.perf_counter() - start
+shown = sorted(answer) if isinstance(answer, set) else answer
+print(json.dumps({"seconds": seconds, "answer": shown}))
+'''
+
+
+def pick_pair(g: CausalGraph, y: str) -> tuple[str, str]:
+    """Two observed late variables with no directed path between them either way and no
+    arrow between them: their separators live in large ancestral sets."""
+    above = g.ancestors(y)
+    latent = g.latents
+    n = len(g.variables)
+    for j in range(n - 2, 0, -1):
+        a = f"v{j}"
+        if a in latent or a in above or y in g.ancestors(a) or a in g.parents(y):
+            continue
+        return a, y
+    raise SystemExit("no pair found")
+
+
+def run_nx_cell(cell: str, spec_path: Path, timeout: float) -> tuple[float | None, str, Any]:
+    """One networkx-graph cell in a fresh process: (seconds or None, what to print, answer)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(NX_WORKER)
+        worker = f.name
+    root = str(Path(__file__).resolve().parent.parent)
+    try:
+        done = subprocess.run([sys.executable, worker, str(spec_path), cell, root],
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"> {timeout:.0f} s", None
+    finally:
+        Path(worker).unlink(missing_ok=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        return None, f"failed: {last[:80]}", None
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return out["seconds"], f"{out['seconds']:.3f} s", out["answer"]
+
+
+def bench_networkx(g: CausalGraph, spec: dict[str, Any], args: argparse.Namespace) -> None:
+    """The networkx-graph functions against networkx's own, on the same DiGraph."""
+    n = len(g.variables)
+    a, b = pick_pair(g, spec["y"])
+    zab = g.adjustment_sets(a, b)  # a minimal separator of the pair (no causal path a -> b)
+    spec = {**spec, "a": a, "b": b, "zab": sorted(zab or [])}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(spec, f)
+        path = Path(f.name)
+    print(f"  networkx DiGraph in, conversion included (each cell its own process; pair {a}, {b})")
+    _, took, _ = run_nx_cell("convert", path, args.timeout)
+    print(f"    convert (to_causal_graph)     {took:>9}")
+    rows = (("d-separation of the pair", "dsep"), ("minimal d-separator of the pair", "sep"),
+            ("one minimal adjustment set", "adj"))
+    for label, cell in rows:
+        ours_s, ours, ours_answer = run_nx_cell(f"ours_{cell}", path, args.timeout)
+        if n > args.nx_max and cell != "dsep":
+            print(f"    {label:<30}{ours:>9}  (networkx skipped above {args.nx_max:,}: "
+                  "quadratic)")
+            continue
+        nx_s, theirs, nx_answer = run_nx_cell(f"nx_{cell}", path, args.timeout)
+        ratio = "" if ours_s is None or nx_s is None else f"ratio {nx_s / max(ours_s, 1e-6):7.1f}x"
+        same = (ours_answer is None) == (nx_answer is None) if cell != "dsep" else (
+            ours_answer == nx_answer)
+        print(f"    {label:<30}{ours:>9}  networkx {theirs:>9}  {ratio}  agree: {same}")
+    path.unlink(missing_ok=True)
+
+
 def has_module(python: str, module: str) -> bool:
     probe = subprocess.run([python, "-c", f"import {module}"], capture_output=True, timeout=120)
     return probe.returncode == 0
@@ -199,13 +322,13 @@ def bench_size(n: int, args: argparse.Namespace, others: dict[str, bool]) -> Non
     g = CausalGraph(names, directed, bidirected, latents)
     build = time.perf_counter() - t0
     t, y = pick_query(g)
-    ancestral = int(sum(sep.closure((g._index[t], g._index[y]), g._pa, g.n)))
+    ancestral = len(g.ancestors([t, y]))
     print(f"\n== {n:,} variables, {len(directed):,} arrows, {len(bidirected):,} bidirected, "
           f"query {t} -> {y} ({ancestral:,} ancestors)")
     print(f"  build the graph                 {build:8.3f} s")
 
     def reset(graph: CausalGraph = g) -> None:
-        graph._forget()  # time the forbidden set and backdoor graph too
+        graph.forget()  # time the forbidden set and backdoor graph too
 
     one_s, one = timed(lambda: g.adjustment_sets(t, y), reset=reset)
     verdict = "no valid set" if one is None else f"{len(one)} variables"
@@ -227,19 +350,20 @@ def bench_size(n: int, args: argparse.Namespace, others: dict[str, bool]) -> Non
     print(f"  first {args.list} minimal sets         {list_s:8.3f} s  "
           f"({len(listed)} listed, {per * 1000:.1f} ms each)")
     if n <= 10_000:
-        ident_s, _ = timed(lambda: g.identify(Query("q", "ate", t, y)), repeat=1,
+        ident_s, _ = timed(lambda: identify(Model(), Query("q", "ate", t, y), graph=g), repeat=1,
                                reset=reset)
         print(f"  full identify() report          {ident_s:8.3f} s")
         imp_s, _ = timed(lambda: g.implications(limit=1000), repeat=1)
         print(f"  1,000 testable implications     {imp_s:8.3f} s")
     # networkx on the same moralised problem: the proper backdoor graph, same allowed set
-    p = g._problem(t, y)
+    p = problem(g, t, y)
     if n <= args.nx_max:
         full = g.latent_projection_dag()
         pbd = full.copy()
-        pbd.remove_edges_from([(t, g._names[c]) for c in sep._ones(p.cn)
-                               if pbd.has_edge(t, g._names[c])])
-        allowed = {g._names[v] for v in sep._ones(p.allowed)}
+        causal = g.causal_nodes(t, y)
+        pbd.remove_edges_from([(t, c) for c in causal if pbd.has_edge(t, c)])
+        observed = g.observed
+        allowed = {v for v in observed if v not in (t, y) and not p.is_forbidden(v)}
         nx_s, nx_set = timed(
             lambda: nx.find_minimal_d_separator(pbd, t, y, restricted=allowed), repeat=1)
         same = (nx_set is None) == (one is None)
@@ -251,6 +375,8 @@ def bench_size(n: int, args: argparse.Namespace, others: dict[str, bool]) -> Non
     else:
         print(f"  networkx find_minimal_d_separator skipped above {args.nx_max:,} "
               "variables (quadratic)")
+    bench_networkx(g, {"names": names, "directed": directed, "bidirected": bidirected,
+                       "latents": latents, "t": t, "y": y}, args)
     if any(others.values()):
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump({"names": names, "directed": directed, "bidirected": bidirected,

@@ -183,6 +183,17 @@ def main() -> None:
           f"{best / TARGET_SECONDS:.2f}, causal check {check_best / TARGET_SECONDS:.2f}"
           "  (below 1 is within target)")
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from record import record
+
+    record("parse", [
+        {"what": "causal_dsl.parse", "best": best, "median": median, "cpu": cpu, "first": first},
+        {"what": "syntax", "best": syn_best, "median": syn_median, "cpu": syn_cpu},
+        {"what": "resolve", "best": res_best, "median": res_median, "cpu": res_cpu},
+        {"what": "causal check", "best": check_best, "median": check_median,
+         "startup": startup},
+    ], variables=args.variables, arrows=args.arrows, target_seconds=TARGET_SECONDS)
+
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()

@@ -15,6 +15,9 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+# The presenters of result values (text, Markdown, HTML for Jupyter): a table of names only,
+# no presenter module is imported here (`causal_dsl.present.register`).
+from . import present as _present
 from .errors import (
     CausalError,
     DataError,
@@ -27,7 +30,10 @@ from .errors import (
     RenderError,
     Span,
 )
-from .model import DataBinding, Edge, Method, Query, Study, Variable, VarType
+from .model import DataBinding, Edge, Method, Model, Query, Variable, VarType
+from .study import Study, from_networkx
+
+_present.register()
 
 __version__ = "0.1.0"
 
@@ -40,6 +46,7 @@ __all__ = [
     "EstimationError",
     "GraphError",
     "Method",
+    "Model",
     "ModelError",
     "ParseError",
     "PlanError",
@@ -50,6 +57,7 @@ __all__ = [
     "VarType",
     "Variable",
     "__version__",
+    "from_networkx",
     "load",
     "parse",
 ]
@@ -58,8 +66,10 @@ __all__ = [
 def parse(text: str, path: str | Path | None = None, *, check_files: bool = True) -> Study:
     """Parse and check a study written in the `.causal` language.
 
-    `path` is used in messages and to resolve the data file; the data file's existence is
-    checked only when `path` is given (and `check_files` is true).
+    Raises `ParseError` when a line does not parse, `ModelError` for the other problems; both
+    carry every diagnostic found, syntax and semantic, sorted by position
+    (`causal_dsl.recover`). `path` is used in messages and to resolve the data file; the data
+    file's existence is checked only when `path` is given (and `check_files` is true).
 
     >>> parse("var x: binary\\nx -> x\\n", "s.causal")
     Traceback (most recent call last):
@@ -67,8 +77,7 @@ def parse(text: str, path: str | Path | None = None, *, check_files: bool = True
     causal_dsl.errors.ModelError: s.causal:2:1: error[E203]: 'x' points to itself
     ...
     """
-    from .resolve import resolve
-    from .syntax import parse_syntax
+    from .recover import parse_model
 
     shown = None if path is None else str(path)
     # A large study allocates a million small objects and no cycles; the cyclic collector
@@ -76,24 +85,20 @@ def parse(text: str, path: str | Path | None = None, *, check_files: bool = True
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return resolve(parse_syntax(text, shown), check_files=check_files and path is not None)
+        # every problem at once: a line that does not parse does not hide the others
+        model = parse_model(text, shown, check_files=check_files and path is not None)
+        return Study.of(model)
     finally:
         if enabled:
             gc.enable()
 
 
 def load(path: str | Path, *, check_files: bool = True) -> Study:
-    """Read and parse a `.causal` file; problems are reported against that path."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModelError(Diagnostic("E200", f"no such file: {p}", help="check the path")) from None
-    except UnicodeDecodeError as error:
-        raise ParseError(
-            Diagnostic("E100", f"{p} is not UTF-8 text ({error.reason} at byte {error.start})",
-                       help="save the file as UTF-8")
-        ) from None
-    except (IsADirectoryError, PermissionError) as error:
-        raise ModelError(Diagnostic("E200", f"cannot read {p}: {error.strerror}")) from None
-    return parse(text, p, check_files=check_files)
+    """Read and parse a `.causal` file; problems are reported against that path.
+
+    A file that cannot be read is `ModelError` E200, one that is not UTF-8 `ParseError` E100
+    (`causal_dsl.files`, the one reader every verb uses).
+    """
+    from .files import read_text
+
+    return parse(read_text(path), Path(path), check_files=check_files)

@@ -7,67 +7,84 @@ and rendered; any other exception is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from . import __version__, load
+from . import __version__, cli_review
+from .cli_common import FORMATS, data_options, fail, guarded, load, load_or_fail
+from .datacheck import SAMPLE_ROWS
 from .errors import CausalError
-from .model import Study
+from .model import METHOD_OPTIONS
 
-FORMATS = click.Choice(["text", "json"])
-
-
-def fail(error: CausalError, fmt: str = "text", path: str | None = None) -> NoReturn:
-    """Print a `CausalError` (as text on stderr, or JSON on stdout) and exit 1."""
-    if fmt == "json":
-        click.echo(json.dumps({"ok": False, "path": path, "diagnostics": error.to_json()},
-                              indent=2))
-    else:
-        click.echo(error.render(), err=True)
-    sys.exit(1)
-
-
-def load_or_fail(path: str, fmt: str = "text") -> Study:
-    try:
-        return load(path)
-    except CausalError as error:
-        fail(error, fmt, path)
-
-
-def guarded(fmt_arg: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Turn a `CausalError` escaping a verb into rendered diagnostics and exit status 1."""
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        import functools
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return func(*args, **kwargs)
-            except CausalError as error:
-                fmt = kwargs.get(fmt_arg, "text") if fmt_arg else "text"
-                fail(error, "json" if fmt == "json" else "text")
-
-        return wrapper
-
-    return decorate
+# The packages of the `[estimate]` extra (pyproject.toml), by import name.
+ESTIMATION_STACK = frozenset({"pandas", "scipy", "statsmodels", "sklearn", "pyarrow"})
 
 
 class _PipelineOrder(click.Group):
     """Lists the verbs in the order of the pipeline (check → identify → run → render → ...),
     not alphabetically, so that `causal --help` reads as the tour does."""
 
-    ORDER = ("check", "identify", "run", "render", "report", "fmt", "diff", "lint", "import",
-             "export")
+    ORDER = ("check", "identify", "run", "test", "plot", "render", "report", "fmt", "diff",
+             "lint", "import", "export", "lsp")
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         rank = {name: i for i, name in enumerate(self.ORDER)}
         return sorted(self.commands, key=lambda name: rank.get(name, len(rank)))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Ctrl-C stops any verb cleanly: the progress line erased, one line on stderr, exit
+        130 (the shell's code for SIGINT), no traceback. Files are written atomically, so an
+        interrupted write leaves none behind (`causal_dsl.files.write_atomic`)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            from . import progress
+
+            progress.clear()
+            sys.stderr.write("causal: interrupted\n")
+            sys.exit(130)
+        except ModuleNotFoundError as error:
+            # A core install (`pip install causal-dsl`) has no estimation stack: a verb that
+            # needs it says so with the pip line, no traceback. Any other missing module is a
+            # bug and keeps its traceback.
+            top = (error.name or "").split(".")[0]
+            if top not in ESTIMATION_STACK:
+                raise
+            verb = ctx.invoked_subcommand or "this command"
+            sys.stderr.write(f"causal {verb}: needs the estimation stack ({top} is not "
+                             "installed): pip install 'causal-dsl[estimate]'\n")
+            sys.exit(1)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Click's entry point, plus a clean exit when standard output cannot be written (a
+        full disk, ``> /dev/full``, a closed pipe as in ``| head``): a message and status 1,
+        never a traceback."""
+        try:
+            result = super().main(*args, **kwargs)
+            sys.stdout.flush()
+            return result
+        except OSError as error:
+            if error.errno not in (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EFBIG,
+                                   errno.EDQUOT):
+                raise
+            _quiet_stdout()
+            if error.errno != errno.EPIPE:  # a reader that left wants no message
+                sys.stderr.write(f"causal: cannot write the output: {error.strerror}\n")
+            sys.exit(1)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 @click.group(cls=_PipelineOrder, context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,71 +105,53 @@ def main() -> None:
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
               help="text for people; json (on stdout) for editors and CI.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing for files without problems.")
-def check(files: tuple[str, ...], fmt: str, quiet: bool) -> None:
+@click.option("--no-data", is_flag=True,
+              help="Do not read the bound data file (its header and first rows are checked "
+              "against the declarations otherwise).")
+@click.option("--sample", "sample_rows", type=click.IntRange(min=0), default=SAMPLE_ROWS,
+              show_default=True, metavar="ROWS",
+              help="How many data rows to check (the header is always read).")
+@data_options
+def check(files: tuple[str, ...], fmt: str, quiet: bool, no_data: bool, sample_rows: int
+          ) -> None:
     """Parse and check FILES; print a summary of each, or every problem found.
 
     \b
     Checks: syntax, declarations, unknown names (with suggestions), duplicate or
     self-pointing arrows, cycles, queries on latent variables, estimands, methods and their
-    options, and that the bound data file exists. Exits 1 if any file has a problem.
+    options; then the bound data (unless --no-data): the header has every declared column
+    (with "did you mean"), and the first rows (--sample) fit the declared types: the
+    diagnostics `causal run` would give. A Parquet file's schema and rows need pyarrow;
+    DuckDB and Spark bindings are not read (a note says so). Exits 1 if any file has a
+    problem. Reads no pandas: it runs in a core install (the pre-commit hook's).
     """
+    from .datacheck import check_bound_data
+
     results = []
     failed = False
     for path in files:
         try:
             study = load(path)
+            checked = None if no_data else check_bound_data(study, sample_rows)
         except CausalError as error:
             failed = True
-            results.append({"path": path, "ok": False, "diagnostics": error.to_json()})
+            results.append({"path": path, "ok": False, "diagnostics": error.to_dict()})
             if fmt == "text":
                 click.echo(error.render(), err=True)
             continue
-        results.append({"path": path, "ok": True, "diagnostics": []})
+        data_line = ("data check: skipped (--no-data)" if no_data and study.data is not None
+                     else checked.summary() if checked is not None else None)
+        results.append({"path": path, "ok": True, "diagnostics": [], "data": data_line})
         if fmt == "text" and not quiet:
             if len(files) > 1:
                 click.echo(f"== {path}")
             click.echo(study.summary())
+            if data_line is not None:
+                click.echo(data_line)
             click.echo(f"ok: {path} is well formed")
     if fmt == "json":
         click.echo(json.dumps({"ok": not failed, "files": results}, indent=2))
     sys.exit(1 if failed else 0)
-
-
-# --- import / export (DAGitty) ------------------------------------------------------------------
-@main.group("import")
-def import_() -> None:
-    """Convert a model from another tool into a .causal file (printed on stdout)."""
-
-
-@import_.command("dagitty")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@guarded()
-def import_dagitty(file: str) -> None:
-    """Convert a DAGitty model (dag { x [exposure] y [outcome] ... }) to .causal syntax.
-
-    The exposure/outcome pair becomes a query; latent variables stay latent; `pos`
-    attributes are dropped. Variable types are not in DAGitty: they default to continuous
-    (binary for the exposure is not assumed) — review them after importing.
-    """
-    from .dagitty import from_dagitty
-
-    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    click.echo(from_dagitty(text, None if file == "-" else file), nl=False)
-
-
-@main.group("export")
-def export() -> None:
-    """Convert a .causal file into another tool's format (printed on stdout)."""
-
-
-@export.command("dagitty")
-@click.argument("file", type=click.Path(dir_okay=False))
-@guarded()
-def export_dagitty(file: str) -> None:
-    """Print FILE's DAG in DAGitty's model syntax (paste it into dagitty.net)."""
-    from .dagitty import to_dagitty
-
-    click.echo(to_dagitty(load_or_fail(file)), nl=False)
 
 
 # --- identify (graph engine) -------------------------------------------------------------------
@@ -161,8 +160,10 @@ def export_dagitty(file: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--query", "query", default=None, metavar="NAME",
               help="Only this query (default: every query in the file).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout instead of text.")
-def identify(file: str, query: str | None, as_json: bool) -> None:
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
+              help="text for people; json (on stdout) for editors and CI.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
+def identify(file: str, query: str | None, fmt: str, as_json: bool) -> None:
     """Say whether each query's effect is identified by adjustment, and how.
 
     \b
@@ -174,11 +175,11 @@ def identify(file: str, query: str | None, as_json: bool) -> None:
     """
     from .identify import identify_report
 
-    fmt = "json" if as_json else "text"
+    fmt = "json" if as_json else fmt
     try:
         # identification needs the graph only: a missing data file is not an error here
         study = load(file, check_files=False)
-        click.echo(identify_report(study, query, as_json=as_json))
+        click.echo(identify_report(study, query, as_json=fmt == "json"))
     except CausalError as error:
         fail(error, fmt, file)
 
@@ -189,14 +190,22 @@ def identify(file: str, query: str | None, as_json: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--query", "queries", multiple=True, metavar="NAME",
               help="Only this query (repeatable; default: every query in the file).")
-@click.option("--method", type=click.Choice(["auto", "ols", "matching", "did"]), default=None,
+@click.option("--method", type=click.Choice(list(METHOD_OPTIONS)), default=None,
               help="Override the estimator of every query (its assumptions are still checked).")
 @click.option("--seed", type=int, default=None, show_default="0",
               help="Seed for anything random (bootstrap resampling).")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="text for people, markdown for reports, json for programs.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="After the summary table: each identification once, each query's plan, "
+                   "estimates, diagnostics and tables, then every estimate compared.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display on stderr.")
+@click.option("--save-matched", type=click.Path(dir_okay=False), default=None, metavar="CSV",
+              help="Write the matched data (MatchIt's match.data(): rows, distance, weights, "
+                   "subclass) of the matching queries to this CSV file.")
+@data_options
 def run_command(file: str, queries: tuple[str, ...], method: str | None, seed: int | None,
-                fmt: str) -> None:
+                fmt: str, verbose: bool, quiet: bool, save_matched: str | None) -> None:
     """Estimate each query's effect on the bound dataset.
 
     \b
@@ -206,20 +215,72 @@ def run_command(file: str, queries: tuple[str, ...], method: str | None, seed: i
     estimators are valid, the rows used and dropped, and the design's diagnostics
     (balance, overlap, collinearity, pre-trends). A query that cannot be estimated is
     reported (why, and what to do) while the others still run; exits 1 if any failed.
+
+    \b
+    Prints a summary table first (query, estimand, method, estimate, 95% CI, n) and the
+    warnings; --verbose adds the details and ends with a table comparing every estimate.
+    Data paths are printed relative to FILE. On a terminal, progress shows on stderr.
     """
-    from .planner import run
+    from . import progress
+    from .present.share import shareable
 
     study = load_or_fail(file, "json" if fmt == "json" else "text")
     try:
-        result = run(study, method=method, seed=seed, queries=queries or None, keep_going=True)
+        with progress.showing(enabled=not quiet):
+            progress.phase("loading the data")
+            result = shareable(study.run(method=method, seed=seed, queries=queries or None,
+                                         keep_going=True), study)
+        if save_matched is not None:
+            from .plots import write_matched
+
+            write_matched(result, save_matched)
     except CausalError as error:
         fail(error, "json" if fmt == "json" else "text", file)
-    click.echo(result.format(fmt))
+    click.echo(result.format(fmt, verbose=verbose))
+    if save_matched is not None:
+        click.echo(f"wrote {save_matched} (matched data)", err=True)
     if fmt != "json":
         for _, diagnostics in result.failures:
             sources = {study.path: study.source} if study.source is not None else {}
             click.echo(CausalError(diagnostics, sources).render(), err=True)
     sys.exit(0 if result.ok else 1)
+
+
+# --- plot -------------------------------------------------------------------------------------
+@main.command("plot")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--kind", type=click.Choice(["love", "overlap", "event", "forest"]),
+              required=True, help="love: |SMD| before/after matching; overlap: the arms' "
+              "propensity scores; event: the event study; forest: estimate vs naive.")
+@click.option("--query", default=None, metavar="NAME", help="Whose plot (default: the first).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this .svg file (default: SVG on stdout).")
+@click.option("--seed", type=int, default=None, help="Seed for estimators that draw at random.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display on stderr.")
+@data_options
+@guarded()
+def plot_command(file: str, kind: str, query: str | None, output: str | None,
+                 seed: int | None, quiet: bool) -> None:
+    """Estimate one query of FILE and draw one of its plots as SVG.
+
+    \b
+    The plots are those of `causal report` (the same numbers as its tables):
+      causal plot study.causal --kind love -o love.svg
+      causal plot study.causal --kind overlap --query treated -o overlap.svg
+    SVG only (open it in a browser, or convert it with rsvg-convert for a PNG).
+    """
+    from . import progress
+    from .plots import plot_svg, write_plot
+
+    study = load_or_fail(file)
+    with progress.showing(enabled=not quiet):
+        progress.phase("loading the data")
+        result = study.estimate(query, seed=seed)
+    if output is None:
+        click.echo(plot_svg(result, kind), nl=False)
+        return
+    write_plot(result, kind, output)
+    click.echo(f"wrote {output} ({kind} plot, svg)", err=True)
 
 
 # --- render / report ------------------------------------------------------------------------------
@@ -228,21 +289,29 @@ def run_command(file: str, queries: tuple[str, ...], method: str | None, seed: i
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file; the extension picks the format "
-                   "(.svg, .png, .dot/.gv, .mmd). Default: stdout.")
-@click.option("--format", "fmt", type=click.Choice(["dot", "svg", "png", "mermaid"]),
+                   "(.svg, .png, .pdf, .dot/.gv, .mmd). Default: stdout.")
+@click.option("--format", "fmt", type=click.Choice(["dot", "svg", "png", "pdf", "mermaid"]),
               default=None, help="Output format (default: from -o's extension, else svg).")
 @click.option("--query", default=None, metavar="NAME",
               help="Whose treatment, outcome and adjustment set to show (default: the first).")
-@click.option("--highlight", type=click.Choice(["adjustment", "paths", "none"]),
+@click.option("--highlight", type=click.Choice(["adjustment", "paths", "dagitty", "none"]),
               default="adjustment", show_default=True,
               help="Mark the adjustment set; or also colour the backdoor paths (red: open, "
-                   "orange: blocked by the set); or neither.")
+                   "orange: blocked by the set); or DAGitty's view (causal paths green, "
+                   "biasing paths red, ancestors shaded); or neither.")
+@click.option("--legend/--no-legend", default=None,
+              help="Explain fills, borders and lines under the drawing (default: on for "
+                   "svg, png and pdf).")
+@click.option("--dpi", type=float, default=None, help="PNG resolution (default 96).")
+@click.option("--scale", type=float, default=None,
+              help="PNG size as a factor of 96 dpi (--scale 2 is --dpi 192).")
 @click.option("--engine", default=None, metavar="PATH",
               help="Graphviz engine for svg/png (default: $CAUSAL_DOT_ENGINE, then `dot` on "
                    "PATH, then graphviz-pure).")
 @click.option("--no-title", is_flag=True, help="Leave the study's title out of the diagram.")
 @guarded()
 def render(file: str, output: str | None, fmt: str | None, query: str | None, highlight: str,
+           legend: bool | None, dpi: float | None, scale: float | None,
            engine: str | None, no_title: bool) -> None:
     """Draw FILE's DAG left to right: treatment and outcome filled, latent variables dashed,
     hidden common causes as dashed two-headed arrows, the adjustment set double-bordered.
@@ -253,14 +322,18 @@ def render(file: str, output: str | None, fmt: str | None, query: str | None, hi
       causal render study.causal -o dag.mmd            # Mermaid, for GitHub Markdown
       causal render study.causal --format dot | dot -Tpdf -o dag.pdf
       causal render study.causal --highlight paths -o why.png
+      causal render study.causal --highlight dagitty --scale 2 -o dag.png
+      causal render study.causal -o dag.pdf            # no system Graphviz needed
     """
     from .render import format_for, render_bytes, write_output
 
     study = load_or_fail(file)
     kind = format_for(output or "", fmt) if output else (fmt or "svg")
-    if output is None and kind == "png" and sys.stdout.isatty():
-        raise click.UsageError("refusing to write PNG to a terminal: use -o FILE.png or a pipe")
-    data = render_bytes(study, kind, query, highlight, engine=engine, title=not no_title)
+    if output is None and kind in ("png", "pdf") and sys.stdout.isatty():
+        raise click.UsageError(f"refusing to write {kind.upper()} to a terminal: use -o "
+                               f"FILE.{kind} or a pipe")
+    data = render_bytes(study, kind, query, highlight, engine=engine, title=not no_title,
+                        legend=legend, dpi=dpi, scale=scale)
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -280,9 +353,13 @@ def render(file: str, output: str | None, fmt: str | None, query: str | None, hi
 @click.option("--seed", type=int, default=None, help="Seed for estimators that draw at random.")
 @click.option("--engine", default=None, metavar="PATH",
               help="Graphviz engine for the HTML diagram (default: as for `causal render`).")
+@click.option("--no-checks", is_flag=True,
+              help="Leave out the assumptions on trial (implication tests, sensitivity, "
+              "refutations).")
 @guarded()
+@data_options
 def report(file: str, output: str | None, fmt: str | None, no_estimate: bool,
-           seed: int | None, engine: str | None) -> None:
+           seed: int | None, engine: str | None, no_checks: bool) -> None:
     """Write one self-contained review document for FILE (HTML or Markdown).
 
     \b
@@ -290,14 +367,17 @@ def report(file: str, output: str | None, fmt: str | None, no_estimate: bool,
     in words and the testable implications, and for each query the identification result
     and, when data is bound, the estimates with 95% intervals, the plan's reasons, the
     design's diagnostics (balance or pre-trend tables) and a forest plot of the naive and
-    adjusted estimates. Problems with a query are reported inside the document.
+    adjusted estimates. Problems with a query are reported inside the document. Then the
+    assumptions on trial (as `causal test`, with plots; refutations with fewer replications,
+    said in the document); --no-checks leaves them out.
     """
     from .render import write_output
     from .report import build_report, report_format
 
     study = load_or_fail(file)
     kind = report_format(output, fmt)
-    rep = build_report(study, estimate=not no_estimate, seed=seed, engine=engine)
+    rep = build_report(study, estimate=not no_estimate, seed=seed, engine=engine,
+                       checks=not no_checks and not no_estimate)
     text = rep.to_html() if kind == "html" else rep.to_markdown()
     if output is None:
         click.echo(text, nl=False)
@@ -306,197 +386,40 @@ def report(file: str, output: str | None, fmt: str | None, no_estimate: bool,
     click.echo(f"wrote {output} ({kind})", err=True)
 
 
-# --- fmt / diff / lint ---------------------------------------------------------------------------
-# (section: review)
-@main.command("fmt")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--check", is_flag=True,
-              help="Change nothing; print a unified diff and exit 1 if a file is not formatted.")
-def fmt_command(files: tuple[str, ...], check: bool) -> None:
-    """Rewrite FILES in the canonical layout (`-` reads stdin and writes stdout).
-
-    \b
-    Sections in a fixed order (header comments, study and data, declarations, arrows,
-    queries), labels aligned, one space around arrows; every comment moves with its
-    statement. A file that does not parse is left alone and its errors reported (exit 1).
-    """
-    from .errors import CausalError
-    from .fmt import check_text, format_text, read_source
-
-    failed = changed = 0
-    for path in files:
-        try:
-            text = sys.stdin.read() if path == "-" else read_source(path)
-            name = None if path == "-" else path
-            if check:
-                diff = check_text(text, name)
-                changed += bool(diff)
-                click.echo(diff, nl=False)
-                continue
-            formatted = format_text(text, name)
-        except CausalError as error:
-            failed += 1
-            click.echo(error.render(), err=True)
-            continue
-        if path == "-":
-            click.echo(formatted, nl=False)
-        elif formatted != text:
-            changed += 1
-            Path(path).write_text(formatted, encoding="utf-8")
-            click.echo(f"reformatted {path}", err=True)
-    if files != ("-",) or check:
-        verb = "would reformat" if check else "reformatted"
-        click.echo(f"{verb} {changed} of {len(files)} file(s)"
-                   + (f"; {failed} could not be parsed" if failed else ""), err=True)
-    sys.exit(1 if failed or (check and changed) else 0)
-
-
-class _DiffCommand(click.Command):
-    """Remembers how many arguments followed ``--`` (click drops the marker itself), so that
-    ``causal diff REV -- FILE`` can be told apart from ``causal diff OLD NEW``."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if "--" in args:
-            ctx.meta["causal_diff_files"] = len(args) - args.index("--") - 1
-        return super().parse_args(ctx, args)
-
-
-@main.command("diff", cls=_DiffCommand)
-@click.argument("operands", nargs=-1, metavar="OLD NEW | [REV [REV2]] -- FILE...")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
-              default="text", show_default=True,
-              help="text for people, markdown for a pull-request comment, json for tools.")
-@click.option("--exit-code", is_flag=True, help="Exit 1 when the studies differ semantically.")
-@click.option("--git-driver", is_flag=True,
-              help="Called by git as diff.causal.command (7 arguments); see docs/review.md.")
-@click.pass_context
-def diff_command(ctx: click.Context, operands: tuple[str, ...], fmt: str, exit_code: bool,
-                 git_driver: bool) -> None:
-    """Show what changed in the causal assumptions, ignoring layout, order and comments.
-
-    \b
-    causal diff OLD.causal NEW.causal       two files
-    causal diff REV -- FILE...              FILE at git revision REV vs. the working tree
-    causal diff REV1 REV2 -- FILE...        FILE at two revisions (no REV: HEAD)
-    Lists arrows added, removed and reversed, variables and queries added, removed and
-    changed, and what that does to each query: identifiable or not, the recommended
-    adjustment set, and the testable implications that appear or disappear.
-    Exit status 0 (with --exit-code: 1 when something changed), 1 on unreadable input.
-    """
-    from .diff import file_version, git_version, render, semantic_diff, text_fallback
-    from .errors import CausalError, Diagnostic, ReviewError
-
-    if git_driver:
-        # git calls: path old-file old-hex old-mode new-file new-hex new-mode. It stops the
-        # whole `git diff` when a driver fails, so this mode always exits 0.
-        if len(operands) != 7:
-            click.echo(f"* causal diff: {' '.join(operands) or 'no arguments'} "
-                       "(unmerged or unexpected arguments; nothing compared)")
-            sys.exit(0)
-        path, old_file, _, _, new_file, _, _ = operands
-        click.echo(f"diff --causal a/{path} b/{path}")
-        try:
-            old, new = file_version(old_file, f"a/{path}"), file_version(new_file, f"b/{path}")
-        except CausalError as error:
-            click.echo(error.render())
-            sys.exit(0)
-        try:
-            d = semantic_diff(old.study(), new.study(), old.name, new.name)
-        except CausalError as error:
-            click.echo(text_fallback(old, new, error), nl=False)
-            sys.exit(0)
-        click.echo(render(d, fmt), nl=False)
-        sys.exit(0)
-
-    n_files = ctx.meta.get("causal_diff_files")
-    try:
-        if n_files is not None:
-            files = operands[len(operands) - n_files:]
-            revisions = operands[: len(operands) - n_files]
-            if not files or len(revisions) > 2:
-                raise click.UsageError("write causal diff [REV [REV2]] -- FILE...")
-            pairs = []
-            for f in files:
-                old = git_version(revisions[0] if revisions else "HEAD", f)
-                new = git_version(revisions[1], f) if len(revisions) == 2 else file_version(f)
-                pairs.append((old, new))
-        else:
-            if len(operands) != 2:
-                raise click.UsageError("write causal diff OLD NEW, or causal diff REV -- FILE")
-            if not Path(operands[0]).exists() and Path(operands[1]).exists():
-                raise ReviewError(Diagnostic(
-                    "E703", f"no such file: {operands[0]}",
-                    help=f"to compare with a git revision, write: causal diff {operands[0]} "
-                    f"-- {operands[1]}"))
-            pairs = [(file_version(operands[0]), file_version(operands[1]))]
-        changed = False
-        for i, (old, new) in enumerate(pairs):
-            d = semantic_diff(old.study(), new.study(), old.name, new.name)
-            changed |= d.changed
-            if i:
-                click.echo()
-            click.echo(render(d, fmt), nl=False)
-    except CausalError as error:
-        fail(error)
-    sys.exit(1 if exit_code and changed else 0)
-
-
-@main.command("lint")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--disable", "disable", multiple=True, metavar="CODES",
-              help="Codes to turn off, e.g. --disable L101,L103 (repeatable; 'all' for all).")
-@click.option("--strict", is_flag=True, help="Exit 1 when there is any warning.")
+# --- test (the assumptions on trial: causal_dsl.checks) ------------------------------------------
+@main.command("test")
+@click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
-              help="text for people; json (on stdout) for editors and CI.")
-def lint_command(files: tuple[str, ...], disable: tuple[str, ...], strict: bool,
-                 fmt: str) -> None:
-    """Warn about legal but likely mistakes in FILES (exit 0 unless --strict).
+              help="text for people; json (on stdout) for CI.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.05, show_default=True, help="Level of the tests (Holm-adjusted).")
+@click.option("--fail-on-reject", is_flag=True,
+              help="Exit 1 when the data contradicts an implication or a refutation fails.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the refutations (permutations, random covariates, subsets).")
+@guarded("fmt")
+@data_options
+def test_command(file: str, fmt: str, alpha: float, fail_on_reject: bool, seed: int) -> None:
+    """Put FILE's assumptions on trial against its bound data.
 
     \b
-    L101 variable without arrows       L102 no directed path treatment -> outcome
-    L103 data column not declared      L104 treatment/outcome without a label
-    L105 adjustment set needs a column the data lacks
-    L106 proposed set contains a mediator
-    L107 declared column missing from the data
-    L108 latent variable confounding nothing
-    L109 proposed set contains a post-treatment variable
-    L110 duplicate query               L100 unknown code in a pragma
-    Silence one line with `# causal: disable=L101` at its end (or on the line above),
-    a whole file with `# causal: disable-file=L103`. Details: docs/review.md.
+    Tests every testable implication (a ⊥ b | S) of the DAG on the data, the contradicted
+    ones first, with Holm-adjusted p-values and a verdict; then for each query identified
+    by adjustment: Cinelli-Hazlett sensitivity (robustness value, benchmarks), E-value, the
+    declared latent variables and <-> edges with the strength they would need, and the
+    refutations (placebo treatment, random common cause, subsets, placebo outcome).
+    Exit status: 0 done; 1 input problems, or with --fail-on-reject a rejected implication
+    or a failed refutation; 2 bad usage. Details: docs/assumptions.md.
     """
-    from .errors import CausalError
-    from .lint import _check_codes, lint_file
+    study = load_or_fail(file, fmt)
+    result = study.test(alpha=alpha, seed=seed)
+    click.echo(json.dumps(result.to_dict(), indent=2) if fmt == "json" else str(result))
+    sys.exit(1 if fail_on_reject and not result.ok else 0)
 
-    try:
-        _check_codes(disable)
-    except CausalError as error:
-        raise click.BadParameter(error.diagnostics[0].message + "; "
-                                 + (error.diagnostics[0].help or ""),
-                                 param_hint="--disable") from None
-    failed = warnings = 0
-    results = []
-    for path in files:
-        try:
-            study, found = lint_file(path, disable)
-        except CausalError as error:
-            failed += 1
-            results.append({"path": path, "ok": False, "diagnostics": error.to_json()})
-            if fmt == "text":
-                click.echo(error.render(), err=True)
-            continue
-        warnings += len(found)
-        results.append({"path": path, "ok": True, "diagnostics": [d.to_json() for d in found]})
-        if fmt == "text":
-            for d in found:
-                click.echo(d.render(study.source) + "\n")
-    if fmt == "json":
-        click.echo(json.dumps({"ok": not failed and not (strict and warnings), "warnings":
-                               warnings, "files": results}, indent=2))
-    else:
-        click.echo(f"{warnings} warning(s) in {len(files) - failed} file(s)"
-                   + (f"; {failed} could not be loaded" if failed else ""), err=True)
-    sys.exit(1 if failed or (strict and warnings) else 0)
 
+# the review verbs live in their own module (fmt, diff, lint, import/export, lsp)
+for _command in cli_review.COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,6 @@
 """Load the dataset a study is bound to and check it against the declarations.
 
-In: a `Study` whose ``data`` binding has a resolved path (CSV, TSV or Parquet; ``.gz`` etc. are
+In: a `Model` whose ``data`` binding has a resolved path (CSV, TSV or Parquet; ``.gz`` etc. are
 read by pandas), or a DataFrame given directly. Out:
 
 * `load_data(study)` — the raw `pandas.DataFrame`;
@@ -31,97 +31,60 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from . import tables
+from .coding import code_binary
+from .derive import derived_notes, with_derived
 from .errors import DataError, Diagnostic, Span, suggest
 from .model import VarType
 from .results import SampleReport
+from .weighting import read_weights
 
 if TYPE_CHECKING:
-    from .model import Study, Variable
+    from .model import Model, Variable
 
 # Spellings accepted for a binary column, besides numeric 0/1 and booleans.
 _TRUE = frozenset({"1", "true", "t", "yes", "y"})
 _FALSE = frozenset({"0", "false", "f", "no", "n"})
 
 
-def _source(study: Study) -> str:
+def _source(study: Model) -> str:
     if study.data is None:
         return "<no data>"
     return str(study.data.path) if study.data.path is not None else study.data.source
 
 
-def _data_span(study: Study) -> Span | None:
+def _data_span(study: Model) -> Span | None:
     return study.data.span if study.data is not None else None
 
 
 # --------------------------------------------------------------------------------------------
 # reading
 # --------------------------------------------------------------------------------------------
-def table_kind(path: Path) -> str:
-    """The file's format by extension, looking through a compression suffix ("x.csv.gz")."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in {".gz", ".bz2", ".xz", ".zst", ".zip"}:
-        suffixes = suffixes[:-1]
-    return suffixes[-1] if suffixes else ""
-
-
-def read_header(path: str | Path) -> list[str] | None:
-    """The column names of a CSV/TSV/Parquet file, reading no rows; None if unreadable."""
-    p = Path(path)
-    kind = table_kind(p)
+def read_header(path: str | Path, *, study: Model | None = None) -> list[str] | None:
+    """The column names of a CSV/TSV/Parquet file, reading no rows; None if it is missing or
+    unreadable (lint then skips its column checks). A special file (E417) or, with `study`, a
+    file outside the study's folder tree (E418) raises: see `causal_dsl.tables`."""
     try:
-        if kind in {".parquet", ".pq"}:
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(p).names)
-        sep = "\t" if kind == ".tsv" else ","
-        return [str(c) for c in pd.read_csv(p, sep=sep, nrows=0).columns]
-    except (OSError, ValueError, ImportError):
+        return tables.read_header(path, study=study)
+    except DataError as error:
+        if any(d.code in ("E417", "E418") for d in error.diagnostics):
+            raise
         return None
 
 
 def read_table(path: str | Path, span: Span | None = None) -> pd.DataFrame:
-    """Read a CSV/TSV/Parquet file by its extension (compressed CSV works too)."""
-    p = Path(path)
-    if not p.exists():
-        siblings = [c.name for c in p.parent.iterdir()] if p.parent.is_dir() else []
-        raise DataError(
-            Diagnostic(
-                "E402",
-                f"data file '{p}' not found",
-                span,
-                help=suggest(p.name, siblings)
-                or "the path in `data \"...\"` is relative to the .causal file",
-            )
-        )
-    kind = table_kind(p)
-    try:
-        if kind in {".parquet", ".pq"}:
-            return pd.read_parquet(p)
-        if kind == ".tsv":
-            return pd.read_csv(p, sep="\t")
-        if kind in {".csv", ".txt"}:
-            return pd.read_csv(p)
-    except (ValueError, OSError, ImportError, pd.errors.ParserError) as exc:
-        raise DataError(
-            Diagnostic(
-                "E403",
-                f"cannot read data file '{p}': {exc}",
-                span,
-                help="the file must be a CSV (with a header line) or a Parquet file",
-            )
-        ) from exc
-    raise DataError(
-        Diagnostic(
-            "E403",
-            f"data file '{p}' has an unknown format ('{kind or 'no extension'}')",
-            span,
-            help="use a .csv, .tsv or .parquet file",
-        )
-    )
+    """Read a CSV/TSV/Parquet file by its extension (compressed CSV works too); the checks
+    (regular file, duplicate names, missing spellings) are `causal_dsl.tables.read_table`'s."""
+    return tables.read_table(path, span)
 
 
-def load_data(study: Study) -> pd.DataFrame:
-    """The bound dataset as read from disk (no coding or checks yet)."""
+def load_data(study: Model, *, allow_outside: bool | None = None,
+              drop_nonfinite: bool | None = None) -> pd.DataFrame:
+    """The bound dataset as read from disk (no coding yet), refused when it lies outside the
+    study's folder tree (E418, unless `allow_outside`), is not a regular file (E417), repeats a
+    column name (E416) or has infinite values in a declared column (E415, unless
+    `drop_nonfinite`: then they are made missing and dropped with the rows). None means: as set
+    by `causal_dsl.tables.reading` (or the environment)."""
     if study.data is None:
         raise DataError(
             Diagnostic(
@@ -140,7 +103,8 @@ def load_data(study: Study) -> pd.DataFrame:
                 help="load the study from a file (causal_dsl.load) or pass a DataFrame",
             )
         )
-    return read_table(study.data.path, study.data.span)
+    with tables.reading(allow_outside=allow_outside, drop_nonfinite=drop_nonfinite):
+        return tables.read_table(study.data.path, study.data.span, study=study)
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,12 +133,10 @@ def _missing(s: pd.Series) -> pd.Series:
     return miss.to_numpy(dtype=bool)
 
 
-def _rows(mask: np.ndarray, index: pd.Index, limit: int = 3) -> str:
-    """CSV line numbers (header is line 1) of the first offending rows."""
-    pos = np.flatnonzero(mask)[:limit]
-    lines = ", ".join(str(int(i) + 2) for i in pos)
-    more = " ..." if mask.sum() > limit else ""
-    return f"line(s) {lines}{more}"
+def _rows(mask: np.ndarray, raw: pd.Series, limit: int = 3) -> str:
+    """Where the first offending rows are: the CSV file's physical lines (header is line 1),
+    see `causal_dsl.tables.row_positions`."""
+    return tables.row_positions(raw, mask, limit)
 
 
 def _examples(values: pd.Series, limit: int = 3) -> str:
@@ -193,6 +155,7 @@ def code_column(
     t = var.type
     where = f"column '{col}' of {source}"
     if t is VarType.BINARY:
+        return code_binary(var, raw, where)  # declared codes or one spelling pair: coding.py
         if pd.api.types.is_bool_dtype(raw):
             return raw.astype("float64").where(present), problems
         if var.levels and len(var.levels) == 2:
@@ -212,7 +175,7 @@ def code_column(
                 Diagnostic(
                     "E405",
                     f"binary variable '{name}' has values other than 0/1 in {where}: "
-                    f"{_examples(raw[bad])} at {_rows(bad, raw.index)}",
+                    f"{_examples(raw[bad])} at {_rows(bad, raw)}",
                     var.span,
                     help="recode the column to 0/1 (or true/false, yes/no), or declare the "
                     "variable as categorical",
@@ -230,13 +193,16 @@ def code_column(
                 Diagnostic(
                     "E406",
                     f"{t.value} variable '{name}' has non-numeric values in {where}: "
-                    f"{_examples(raw[bad])} at {_rows(bad, raw.index)}",
+                    f"{_examples(raw[bad])} at {_rows(bad, raw)}",
                     var.span,
                     help="clean the column (numbers only, empty cells for missing values) or "
                     "declare the variable as categorical",
                 )
             )
-        if t is VarType.COUNT and not bad.any():
+        infinite = present & np.isinf(num.to_numpy())
+        if infinite.any():  # a DataFrame given directly (files are checked as they are read)
+            problems.append(tables.nonfinite_problem(col, infinite, raw, source, var.span))
+        if t is VarType.COUNT and not bad.any() and not infinite.any():
             v = num.to_numpy()
             badc = present & ((v < 0) | (np.mod(v, 1) != 0))
             if badc.any():
@@ -244,7 +210,7 @@ def code_column(
                     Diagnostic(
                         "E408",
                         f"count variable '{name}' has negative or fractional values in {where}: "
-                        f"{_examples(raw[badc])} at {_rows(badc, raw.index)}",
+                        f"{_examples(raw[badc])} at {_rows(badc, raw)}",
                         var.span,
                         help="declare the variable as continuous",
                     )
@@ -264,7 +230,7 @@ def code_column(
                     "E407",
                     f"{t.value if t else 'categorical'} variable '{name}' has values outside its "
                     f"declared levels in {where}: {', '.join(map(repr, unknown[:3]))} at "
-                    f"{_rows(bad, raw.index)}",
+                    f"{_rows(bad, raw)}",
                     var.span,
                     help=(hint + "; " if hint else "")
                     + f"declared levels are {', '.join(map(repr, levels))}",
@@ -288,7 +254,7 @@ def _natural_key(s: str) -> tuple[int, float | str]:
 # whole-frame checks
 # --------------------------------------------------------------------------------------------
 def _missing_column(
-    study: Study, frame: pd.DataFrame, column: str, what: str, span: Span | None
+    study: Model, frame: pd.DataFrame, column: str, what: str, span: Span | None
 ) -> Diagnostic:
     source = _source(study)
     hint = suggest(column, [str(c) for c in frame.columns])
@@ -305,7 +271,7 @@ def _missing_column(
 
 
 def check_data(
-    study: Study, frame: pd.DataFrame, names: Iterable[str] | None = None
+    study: Model, frame: pd.DataFrame, names: Iterable[str] | None = None
 ) -> dict[str, pd.Series]:
     """Check declared columns exist and fit their types; returns the coded columns by name.
 
@@ -313,9 +279,12 @@ def check_data(
     problems are raised together in one `DataError`.
     """
     source = _source(study)
+    frame = with_derived(study, frame)  # `var d: binary when ...` columns, built here
     wanted = set(names) if names is not None else None
     diags: list[Diagnostic] = []
     coded: dict[str, pd.Series] = {}
+    if frame.columns.has_duplicates:
+        raise DataError(tables.duplicate_columns(frame, source), _sources(study))
     for var in study.observed:
         if wanted is not None and var.name not in wanted:
             continue
@@ -339,7 +308,7 @@ def check_data(
     return coded
 
 
-def _sources(study: Study) -> dict[str | None, str]:
+def _sources(study: Model) -> dict[str | None, str]:
     return {study.path: study.source} if study.source is not None else {}
 
 
@@ -358,13 +327,14 @@ class Prepared:
     frame: pd.DataFrame
     report: SampleReport
     extra: pd.DataFrame
+    weights: np.ndarray | None = None  # row weights of the kept rows (`causal_dsl.weighting`)
 
     def __len__(self) -> int:
         return len(self.frame)
 
 
 def prepare(
-    study: Study,
+    study: Model,
     frame: pd.DataFrame,
     names: Sequence[str],
     extra_columns: Sequence[str] = (),
@@ -397,8 +367,16 @@ def prepare(
     for col, m in miss_cols:
         any_miss |= m
         counts.append((col, int(m.sum())))
+    row_weights = read_weights(study, frame)
+    if row_weights is not None:  # rows with a missing, negative or zero weight: counted
+        any_miss |= ~row_weights.usable
+        counts += list(row_weights.refused)
     keep = ~any_miss
-    out = pd.DataFrame({n: coded[n][keep] for n in names}).reset_index(drop=True)
+    # with no row dropped the coded columns are taken as they are, one block each (no
+    # consolidated copy of the sample: at 10⁶ rows x 22 columns it is 176 MB)
+    every = bool(keep.all())
+    out = pd.DataFrame({n: coded[n] if every else coded[n][keep] for n in names},
+                       copy=False).reset_index(drop=True)
     extra = pd.DataFrame(
         {c: pd.factorize(s[keep], sort=True)[0] for c, s in extra_raw.items()}
     )
@@ -408,8 +386,10 @@ def prepare(
         rows_used=int(keep.sum()),
         columns=tuple(names) + tuple(extra_raw),
         missing_by_column=tuple(counts),
+        notes=derived_notes(study, frame, names),
     )
-    return Prepared(out, report, extra)
+    weights = None if row_weights is None else row_weights.values[keep]
+    return Prepared(out, report, extra, weights)
 
 
 def require_rows(

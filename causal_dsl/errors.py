@@ -21,6 +21,9 @@ from typing import Any, Literal, NamedTuple
 
 Severity = Literal["error", "warning", "note"]
 
+SHOWN_DIAGNOSTICS = 50  # rendered as text; JSON carries every one
+SHOWN_LINE_WIDTH = 120  # a longer source line is cut around the caret
+
 
 class Span(NamedTuple):
     """A region of a source file: 1-based line and column, end column exclusive.
@@ -49,7 +52,7 @@ class Span(NamedTuple):
             return self
         return Span(self.path, self.line, self.column, other.end_line, other.end_column)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "line": self.line,
@@ -70,7 +73,7 @@ class Diagnostic:
     severity: Severity = "error"
     notes: tuple[str, ...] = ()
 
-    def render(self, source: str | None = None) -> str:
+    def render(self, source: str | SourceLines | None = None) -> str:
         """Render as ``path:line:col: severity[code]: message`` plus the line, a caret and help.
 
         >>> d = Diagnostic("E201", "unknown variable 'helth'", Span("s.causal", 1, 11, 1, 16),
@@ -80,14 +83,18 @@ class Diagnostic:
             1 | drug -> helth
               |         ^^^^^
               = help: did you mean 'health'?
+
+        Control characters in the message or the source line are shown escaped (``\\x1b``),
+        so that a hostile name cannot drive the terminal; a long line is cut around the caret.
         """
-        where = f"{self.span}: " if self.span else ""
-        lines = [f"{where}{self.severity}[{self.code}]: {self.message}"]
+        where = f"{visible(str(self.span))}: " if self.span else ""
+        lines = [f"{where}{self.severity}[{self.code}]: {visible(self.message)}"]
         gutter = 4
         if self.span is not None and source is not None:
-            text_lines = source.splitlines()
-            if 1 <= self.span.line <= len(text_lines):
-                text = text_lines[self.span.line - 1].expandtabs(1)
+            index = source if isinstance(source, SourceLines) else SourceLines(source)
+            text = index.line(self.span.line)
+            if text is not None:
+                text = text.expandtabs(1)
                 number = str(self.span.line)
                 gutter = max(gutter, len(number) + 1)
                 width = (
@@ -96,20 +103,22 @@ class Diagnostic:
                     else len(text) - self.span.column + 1
                 )
                 width = max(1, width)
-                lines.append(f"{number.rjust(gutter)} | {text}")
-                lines.append(f"{' ' * gutter} | {' ' * (self.span.column - 1)}{'^' * width}")
+                start = self.span.column - 1
+                shown, start, width = _window(text, start, width)
+                lines.append(f"{number.rjust(gutter)} | {shown}")
+                lines.append(f"{' ' * gutter} | {' ' * start}{'^' * width}")
         for note in self.notes:
-            lines.append(f"{' ' * gutter} = note: {note}")
+            lines.append(f"{' ' * gutter} = note: {visible(note)}")
         if self.help:
-            lines.append(f"{' ' * gutter} = help: {self.help}")
+            lines.append(f"{' ' * gutter} = help: {visible(self.help)}")
         return "\n".join(lines)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "severity": self.severity,
             "message": self.message,
-            "span": self.span.to_json() if self.span else None,
+            "span": self.span.to_dict() if self.span else None,
             "help": self.help,
             "notes": list(self.notes),
         }
@@ -130,17 +139,35 @@ class CausalError(Exception):
             diagnostics = [diagnostics]
         self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
         self.sources: dict[str | None, str] = dict(sources or {})
-        super().__init__(self.render())
+        # Rendered on demand, not here: building the message of every diagnostic up front
+        # made thousands of errors in one file quadratic in time and memory.
+        super().__init__(*(d.message for d in self.diagnostics[:1]))
 
-    def render(self) -> str:
+    def render(self, limit: int | None = SHOWN_DIAGNOSTICS) -> str:
+        """The diagnostics as text, each source indexed once; after `limit` of them, a count
+        of the rest (`to_json` always has all of them)."""
+        indexes: dict[str | None, SourceLines] = {}
         parts = []
-        for d in self.diagnostics:
-            source = self.sources.get(d.span.path) if d.span else None
-            parts.append(d.render(source))
+        shown = self.diagnostics if limit is None else self.diagnostics[:limit]
+        for d in shown:
+            index = None
+            if d.span is not None and d.span.path in self.sources:
+                index = indexes.get(d.span.path)
+                if index is None:
+                    index = indexes[d.span.path] = SourceLines(self.sources[d.span.path])
+            parts.append(d.render(index))
+        rest = len(self.diagnostics) - len(shown)
+        if rest > 0:
+            parts.append(f"... and {rest} more problem(s) not shown (`--format json` lists "
+                         "them all)")
         return "\n\n".join(parts)
 
-    def to_json(self) -> list[dict[str, Any]]:
-        return [d.to_json() for d in self.diagnostics]
+    def to_dict(self) -> list[dict[str, Any]]:
+        """Every diagnostic as data (all of them, however many; the text is capped)."""
+        return [d.to_dict() for d in self.diagnostics]
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     def __str__(self) -> str:
         return self.render()
@@ -189,7 +216,7 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
 
 
 def diagnostics_json(error: CausalError) -> str:
-    return json.dumps({"diagnostics": error.to_json()}, indent=2)
+    return json.dumps({"diagnostics": error.to_dict()}, indent=2)
 
 
 @dataclass
@@ -213,3 +240,52 @@ class DiagnosticSink:
         if errors:
             errors.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
             raise kind(errors, sources)
+
+
+# --- showing source text --------------------------------------------------------------------
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F)}
+_CONTROL.update({c: f"\\x{c:02x}" for c in range(0x80, 0xA0)})
+
+
+def visible(text: str) -> str:
+    r"""`text` with control characters (other than tab) escaped, for a terminal or a log.
+
+    >>> visible("a\x1b]0;title\x07b")
+    'a\\x1b]0;title\\x07b'
+    """
+    return text.translate(_CONTROL) if not text.isprintable() else text
+
+
+class SourceLines:
+    """A source split into lines once, by the grammar's rule: ``\\n`` ends a line (the parser
+    has already turned ``\\r\\n`` and a lone ``\\r`` into ``\\n``), so U+2028, form feeds and
+    the like do not move the caret as `str.splitlines` would."""
+
+    __slots__ = ("_lines",)
+
+    def __init__(self, source: str) -> None:
+        lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if lines[-1] == "":  # the end of the last line is not a line of its own
+            lines.pop()
+        self._lines = lines
+
+    def line(self, number: int) -> str | None:
+        """Line `number` (1-based), or None when the file has no such line."""
+        return self._lines[number - 1] if 1 <= number <= len(self._lines) else None
+
+
+def _window(text: str, start: int, width: int) -> tuple[str, int, int]:
+    """A line cut to about `SHOWN_LINE_WIDTH` characters around the caret, with the caret's
+    new start and width; control characters escaped (the caret moves with them)."""
+    if len(text) > SHOWN_LINE_WIDTH:
+        left = max(0, min(start - SHOWN_LINE_WIDTH // 3, len(text) - SHOWN_LINE_WIDTH))
+        right = left + SHOWN_LINE_WIDTH
+        width = max(1, min(width, right - start))
+        text = ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
+        start = start - left + (1 if left else 0)
+    if not text.isprintable():
+        before, marked = visible(text[:start]), visible(text[start:start + width])
+        text = before + marked + visible(text[start + width:])
+        start, width = len(before), max(1, len(marked))
+    return text, start, width

@@ -36,11 +36,16 @@ from dataclasses import dataclass
 
 from .syntax import (
     ArrowStmt,
+    CondNode,
     DataStmt,
+    Derivation,
+    FormulaNode,
     Ident,
     LatentStmt,
+    LayoutStmt,
     Option,
     QueryStmt,
+    SelectedStmt,
     SetClause,
     Statement,
     StudyStmt,
@@ -61,13 +66,14 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 # is never wrong (the contextual lexer would accept some of them bare in some places only).
 KEYWORDS = frozenset({
     "study", "data", "var", "latent", "query", "panel", "as", "invariant", "adjusting",
-    "adjust", "for", "never", "using",
+    "adjust", "for", "never", "using", "weights", "from", "when", "and", "or", "not",
+    "selected", "layout",
 })
 _CLAUSE_ORDER = {"adjusting": 0, "adjust_for": 1, "never_adjust_for": 2}
 # (section, rank in section): `study` and `data` share the first section, study first.
 _SECTION = {
-    StudyStmt: (0, 0), DataStmt: (0, 1), VarStmt: (1, 0), LatentStmt: (1, 0), ArrowStmt: (2, 0),
-    QueryStmt: (3, 0),
+    StudyStmt: (0, 0), DataStmt: (0, 1), VarStmt: (1, 0), LatentStmt: (1, 0),
+    SelectedStmt: (1, 0), ArrowStmt: (2, 0), QueryStmt: (3, 0), LayoutStmt: (4, 0),
 }
 
 
@@ -85,7 +91,13 @@ def format_text(text: str, path: str | None = None) -> str:
     <BLANKLINE>
     query q: ate(x -> y)
     """
-    return format_syntax(parse_syntax(text, path))
+    formatted = format_syntax(parse_syntax(text, path))
+    # keep what the editor wrote: a byte-order mark, and CRLF line endings
+    if "\r\n" in text:
+        formatted = formatted.replace("\n", "\r\n")
+    if text.startswith("\ufeff"):
+        formatted = "\ufeff" + formatted
+    return formatted
 
 
 def check_text(text: str, path: str | None = None) -> str:
@@ -119,7 +131,7 @@ def format_syntax(tree: SyntaxFile) -> str:
     """Lay out an already parsed syntax tree (see the module docstring for the rules)."""
     header, items, footer = _attach_comments(tree)
     source_lines = tree.text.split("\n")
-    sections: list[list[_Item]] = [[] for _ in range(4)]
+    sections: list[list[_Item]] = [[] for _ in range(5)]
     for item in sorted(items, key=lambda i: _SECTION[type(i.statement)]):  # stable
         sections[_SECTION[type(item.statement)][0]].append(item)
 
@@ -214,8 +226,17 @@ def _head(statement: Statement, source: Sequence[str]) -> str:
         return f"study {quote_string(statement.title)}"
     if isinstance(statement, DataStmt):
         text = f"data {quote_string(statement.source)}"
+        if statement.engine is not None:  # duckdb("w.duckdb", table = "t"), spark(table = "t")
+            e = statement.engine
+            args = ([quote_string(e.path)] if e.path is not None else []) + (
+                [_options(e.options, source)] if e.options else [])
+            text = f"data {e.kind.text}({', '.join(args)})"
         if statement.panel is not None:
             text += f" panel({_options(statement.panel, source)})"
+        if statement.weights is not None:
+            w = statement.weights
+            text += f" weights({', '.join([name_text(w.column), _options(w.options, source)])})" \
+                if w.options else f" weights({name_text(w.column)})"
         return text
     if isinstance(statement, VarStmt):
         text = f"var {name_text(statement.name)}: {statement.type_name.text}"
@@ -223,7 +244,14 @@ def _head(statement: Statement, source: Sequence[str]) -> str:
             text += "(" + ", ".join(_value(v, source) for v in statement.levels) + ")"
         if statement.column is not None:
             text += f" as {quote_string(statement.column)}"
+        if statement.derivation is not None:
+            text += " " + _derivation(statement.derivation, source)
         return text
+    if isinstance(statement, SelectedStmt):
+        return f"selected {name_text(statement.name)}"
+    if isinstance(statement, LayoutStmt):
+        x, y = statement.written
+        return f"layout {name_text(statement.name)} = ({x}, {y})"
     if isinstance(statement, LatentStmt):
         return f"latent {name_text(statement.name)}" + (
             " invariant" if statement.invariant else ""
@@ -239,7 +267,7 @@ def _head(statement: Statement, source: Sequence[str]) -> str:
 
 
 def _label(statement: Statement) -> str | None:
-    if isinstance(statement, VarStmt | LatentStmt):
+    if isinstance(statement, VarStmt | LatentStmt | SelectedStmt):
         return statement.label
     return None
 
@@ -292,7 +320,51 @@ def _value(value: Value, source: Sequence[str]) -> str:
         return repr(value.value)
     if value.kind == "set":
         return _nameset(value.value)
+    if value.kind == "formula":
+        return _formula(value.value)
+    if value.kind == "keyed":
+        key, level = value.value
+        return f"{key.text} = {_value(level, source)}"
     return quote_name(str(value.value))
+
+
+def _formula(node: FormulaNode) -> str:
+    """A model formula with one space around ``+`` and ``*`` and none around ``:`` and ``^``
+    (R's style). Parentheses are kept as written and none are added: the grammar's precedence
+    reads the result exactly as the original. Numbers are kept as written (`2`, not `2.0`)."""
+    op, args = node.op, node.args
+    if op == "name":
+        return name_text(args[0])  # type: ignore[arg-type]
+    if op == "number":
+        return str(args[0])
+    if op == "()":
+        return "(" + _formula(args[0]) + ")"  # type: ignore[arg-type]
+    if op == "call":
+        fname, *rest = args
+        return f"{fname.text}(" + ", ".join(_formula(a) for a in rest) + ")"  # type: ignore
+    left, right = _formula(args[0]), _formula(args[1])  # type: ignore[arg-type]
+    return f"{left} {op} {right}" if op in ("+", "*") else f"{left}{op}{right}"
+
+
+def _derivation(d: Derivation, source: Sequence[str]) -> str:
+    if d.condition is None:
+        assert d.key is not None and d.value is not None
+        return f"from {d.key.text} = {_value(d.value, source)}"
+    return "when " + _condition(d.condition, source)
+
+
+def _condition(node: CondNode, source: Sequence[str]) -> str:
+    """A condition with one space around operators; parentheses kept as written, none added
+    (the grammar's precedence reads the result exactly as the original)."""
+    op, args = node.op, node.args
+    if op == "()":
+        return "(" + _condition(args[0], source) + ")"  # type: ignore[arg-type]
+    if op == "not":
+        return "not " + _condition(args[0], source)  # type: ignore[arg-type]
+    if op in ("and", "or"):
+        return f" {op} ".join(_condition(a, source) for a in args)  # type: ignore[arg-type]
+    left, right = args
+    return f"{_value(left, source)} {op} {_value(right, source)}"  # type: ignore[arg-type]
 
 
 def name_text(ident: Ident) -> str:
@@ -329,18 +401,7 @@ def quote_string(value: str) -> str:
 
 # --- files -------------------------------------------------------------------------------------
 def read_source(path: str) -> str:
-    """Read a `.causal` file as UTF-8 text, or raise `ReviewError` (E700) saying why not."""
-    from pathlib import Path
+    """Read a `.causal` file as UTF-8 text (`causal_dsl.files.read_text`: E200 / E100)."""
+    from .files import read_text
 
-    from .errors import Diagnostic, ReviewError
-
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problem = "no such file"
-    except UnicodeDecodeError as error:
-        problem = f"not UTF-8 text ({error.reason} at byte {error.start})"
-    except OSError as error:
-        problem = error.strerror or str(error)
-    raise ReviewError(Diagnostic("E700", f"cannot read {path}: {problem}",
-                                 help="check the path; .causal files are UTF-8 text"))
+    return read_text(path)

@@ -1,6 +1,6 @@
 """`causal lint`: warnings about studies that are legal but probably not what the author meant.
 
-In: a resolved `Study` (and, for positions and pragmas, its `SyntaxFile`; parsed from
+In: a resolved `Model` (and, for positions and pragmas, its `SyntaxFile`; parsed from
 ``study.source`` when not given). Out: a sorted list of `Diagnostic` with severity "warning".
 Reads only the header of the bound data file (never the rows); an unreadable file is skipped
 with a note, not an error. Raises `ReviewError` (E701) only for an unknown code passed in
@@ -20,6 +20,9 @@ L107  a declared observed variable's column is missing from the data file
 L108  a latent variable with fewer than two children confounds nothing
 L109  a proposed set contains another descendant of the treatment (post-treatment variable)
 L110  two queries ask exactly the same question
+L111  a selection node (``selected s``) that no arrow points into: nothing selects on it
+L112  ``layout`` places some variables but not all (the drawing places the rest itself)
+L113  the weight column or a column a derived treatment reads is missing from the data file
 ====  ===========================================================================================
 
 Turning warnings off: ``# causal: disable=L101,L104`` at the end of (or on the line directly
@@ -31,11 +34,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections import deque
 from collections.abc import Iterable, Sequence
 
-from .errors import CausalError, Diagnostic, ReviewError, Span, suggest
-from .model import Query, Study
+from .errors import CausalError, DataError, Diagnostic, ReviewError, Span, suggest
+from .graph.adjustment import adjustment_sets, recommend
+from .graph.core import CausalGraph
+from .graph.paths import directed_path
+from .model import Model, Query
 from .syntax import QueryStmt, SetClause, SyntaxFile, parse_syntax
 
 CODES: dict[str, str] = {
@@ -50,6 +55,9 @@ CODES: dict[str, str] = {
     "L108": "latent variable that confounds nothing",
     "L109": "proposed adjustment set contains a post-treatment variable",
     "L110": "duplicate query",
+    "L111": "selection node nothing points into",
+    "L112": "layout for some variables only",
+    "L113": "column for weights or a derivation missing from the data",
 }
 
 _PRAGMA = re.compile(r"#\s*causal:\s*(disable|disable-file)\s*=\s*([A-Za-z0-9_,\s]*)")
@@ -57,13 +65,17 @@ _SHOWN = 8  # columns listed in one message before "and N more"
 
 
 def lint(
-    study: Study,
+    study: Model,
     syntax: SyntaxFile | None = None,
     disable: Iterable[str] = (),
     *,
     read_data: bool = True,
+    graph: CausalGraph | None = None,
 ) -> list[Diagnostic]:
     """Every warning for `study`, minus the codes in `disable` and those turned off by pragmas.
+
+    `graph` is the study's `CausalGraph` when the caller has it (built from the study when
+    None): the graph questions (directed paths, the recommended set) are the engine's.
 
     >>> import causal_dsl
     >>> s = causal_dsl.parse('var x: binary "X"\\nvar y: count\\nvar z: count\\n'
@@ -76,7 +88,7 @@ def lint(
     off = _check_codes(disable)
     if syntax is None and study.source is not None:
         syntax = parse_syntax(study.source, study.path)
-    found = _Linter(study, syntax, read_data).run()
+    found = _Linter(study, syntax, read_data, graph).run()
     pragmas, file_off, bad = _pragmas(syntax)
     found += bad
     kept = [
@@ -149,12 +161,13 @@ def _pragmas(syntax: SyntaxFile | None) -> tuple[dict[int, set[str]], set[str], 
 
 
 class _Linter:
-    def __init__(self, study: Study, syntax: SyntaxFile | None, read_data: bool) -> None:
+    def __init__(self, study: Model, syntax: SyntaxFile | None, read_data: bool,
+                 graph: CausalGraph | None) -> None:
         self.study = study
         self.syntax = syntax
         self.read_data = read_data
         self.out: list[Diagnostic] = []
-        self.dag = _Arrows(study)
+        self.graph = graph if graph is not None else CausalGraph.from_model(study)
         self.query_stmts: dict[str, QueryStmt] = {}
         if syntax is not None:
             for s in syntax.statements:
@@ -170,6 +183,7 @@ class _Linter:
         for q in self.study.queries:
             self.query_checks(q)
         self.duplicates()
+        self.selection_and_layout()
         columns = self.data_columns()
         if columns is not None:
             self.columns(columns)
@@ -178,6 +192,21 @@ class _Linter:
         return self.out
 
     # --- the graph -----------------------------------------------------------------------
+    def selection_and_layout(self) -> None:
+        heads = {e.target for e in self.study.directed_edges}
+        for v in self.study.variables:
+            if v.selected and v.name not in heads:
+                self.warn("L111", f"selection node '{v.name}' has no arrow into it", v.span,
+                          help=f"draw what decides who is in the data (e.g. x -> {v.name}); a "
+                          "selection nothing causes selects nobody in particular")
+        placed = {name for name, _, _ in self.study.layout}
+        unplaced = [v.name for v in self.study.variables if v.name not in placed]
+        if placed and unplaced:
+            shown = ", ".join(unplaced[:_SHOWN]) + (" ..." if len(unplaced) > _SHOWN else "")
+            self.warn("L112", f"layout places {len(placed)} variable(s) but not {shown}",
+                      self.study.variables[0].span if self.study.variables else None,
+                      help="add a `layout name = (x, y)` line for each, or drop them all")
+
     def isolated(self) -> None:
         touched = {e.source for e in self.study.edges} | {e.target for e in self.study.edges}
         for v in self.study.variables:
@@ -193,8 +222,8 @@ class _Linter:
             e.target for e in self.study.bidirected_edges
         }
         for v in self.study.latents:
-            children = sorted(self.dag.children.get(v.name, ()))
-            if not children and not self.dag.parents.get(v.name) and v.name not in bidirected:
+            children = sorted(self.graph.children(v.name))
+            if not children and not self.graph.parents(v.name) and v.name not in bidirected:
                 continue  # no arrows at all: L101 already says so
             if len(children) < 2:
                 what = f"only '{children[0]}'" if children else "nothing"
@@ -207,7 +236,7 @@ class _Linter:
     def query_checks(self, q: Query) -> None:
         stmt = self.query_stmts.get(q.name)
         t_span = stmt.treatment.span if stmt else q.span
-        if self.dag.path(q.treatment, q.outcome) is None:
+        if directed_path(self.graph, q.treatment, q.outcome) is None:
             self.warn(
                 "L102", f"query '{q.name}': there is no directed path from '{q.treatment}' to "
                 f"'{q.outcome}'", t_span,
@@ -229,8 +258,8 @@ class _Linter:
         proposed = set(q.adjusting or ()) | set(q.include)
         if not proposed:
             return
-        descendants = self.dag.reach(q.treatment, self.dag.children) - {q.treatment}
-        mediators = descendants & self.dag.reach(q.outcome, self.dag.parents)
+        descendants = self.graph.descendants(q.treatment) - {q.treatment}
+        mediators = descendants & self.graph.ancestors(q.outcome)
         spans: dict[str, Span] = {}
         if stmt is not None:
             for clause in stmt.clauses:
@@ -240,10 +269,11 @@ class _Linter:
         for name in sorted(proposed & descendants - {q.outcome}):
             where = spans.get(name, q.span)
             if name in mediators:
-                head, tail = self.dag.path(q.treatment, name), self.dag.path(name, q.outcome)
+                head, tail = (directed_path(self.graph, q.treatment, name),
+                              directed_path(self.graph, name, q.outcome))
                 # a mediator is a descendant of the treatment and an ancestor of the outcome
                 assert head is not None and tail is not None
-                path = head + tail[1:]
+                path = [*head, *tail[1:]]
                 self.warn(
                     "L106", f"query '{q.name}' adjusts for '{name}', a mediator of "
                     f"'{q.treatment}' on '{q.outcome}'", where,
@@ -252,7 +282,7 @@ class _Linter:
                     f"about; take '{name}' out of the set",
                 )
             else:
-                chain = self.dag.path(q.treatment, name)
+                chain = directed_path(self.graph, q.treatment, name)
                 assert chain is not None  # name is a descendant of the treatment
                 self.warn(
                     "L109", f"query '{q.name}' adjusts for '{name}', which the treatment "
@@ -281,16 +311,32 @@ class _Linter:
         data = self.study.data
         if not self.read_data or data is None or data.path is None:
             return None
-        from .data import read_header
+        # the csv module (Parquet: pyarrow's schema), no pandas: lint runs in a core install
+        from .datafiles import read_header
 
-        return read_header(data.path)
+        try:
+            return read_header(data.path, study=self.study)
+        except DataError as error:  # E417/E418 raise; a missing or unreadable file is skipped
+            if any(d.code in ("E417", "E418") for d in error.diagnostics):
+                raise
+            return None
 
     def columns(self, columns: Sequence[str]) -> None:
         data = self.study.data
         assert data is not None
         present = set(columns)
-        declared = {v.data_column for v in self.study.observed}
-        used = {c for c in (data.unit, data.time) if c}
+        declared = {v.data_column for v in self.study.observed if v.derived is None}
+        used = {c for c in (data.unit, data.time, data.weights) if c}
+        for v in self.study.observed:
+            if v.derived is not None:
+                used |= set(v.derived.columns)
+        for col in sorted(used - present):
+            if col in (data.unit, data.time):
+                continue  # the data check reports those
+            self.warn("L113", f"column '{col}' (read by "
+                      + ("weights(...)" if col == data.weights else "a derived treatment")
+                      + f") is not in '{data.source}'", data.span,
+                      help=suggest(col, list(columns)) or "fix the column name")
         for q in self.study.queries:
             cluster = q.method.option("cluster")
             if isinstance(cluster, str):
@@ -309,7 +355,7 @@ class _Linter:
                 "# causal: disable-file=L103 if they are identifiers or unrelated",
             )
         for v in self.study.observed:
-            if v.data_column in present:
+            if v.data_column in present or v.derived is not None:
                 continue
             close = difflib.get_close_matches(
                 v.data_column, [c for c in columns if c not in declared], n=1, cutoff=0.6)
@@ -322,15 +368,16 @@ class _Linter:
 
     def missing_adjustment(self, q: Query, columns: Sequence[str]) -> None:
         present = set(columns)
-        missing = {v.name for v in self.study.observed if v.data_column not in present}
+        missing = {v.name for v in self.study.observed
+                   if v.data_column not in present and v.derived is None}
         if not missing:
             return
-        chosen = q.adjusting if q.adjusting is not None else _recommended(self.study, q)
+        chosen = q.adjusting if q.adjusting is not None else self.recommended(q)
         if not chosen or not (set(chosen) & missing):
             return
         lacking = sorted(set(chosen) & missing)
         stmt = self.query_stmts.get(q.name)
-        alternative = _alternative_set(self.study, q, missing)
+        alternative = self.alternative_set(q, missing)
         if alternative is not None:
             shown = "{" + ", ".join(sorted(alternative)) + "}"
             help_text = (f"{shown} also works and is in the data: add never adjust for "
@@ -348,73 +395,25 @@ class _Linter:
             help=help_text,
         )
 
+    def recommended(self, q: Query) -> frozenset[str] | None:
+        """The set `causal identify` recommends (`causal_dsl.graph.recommend`), without the
+        rest of its analysis; None when the query cannot be identified as asked."""
+        try:
+            return recommend(self.graph, q.treatment, q.outcome, q.include, q.exclude).set
+        except CausalError:
+            return None  # `causal identify` explains why; lint has nothing to add
 
-class _Arrows:
-    """The directed arrows as parent and child lists by name: a few searches per query need
-    no networkx graph (building one for 30,000 arrows costs more than all the checks)."""
-
-    def __init__(self, study: Study) -> None:
-        self.children: dict[str, list[str]] = {}
-        self.parents: dict[str, list[str]] = {}
-        for e in study.directed_edges:
-            self.children.setdefault(e.source, []).append(e.target)
-            self.parents.setdefault(e.target, []).append(e.source)
-
-    def reach(self, start: str, step: dict[str, list[str]]) -> set[str]:
-        """`start` and everything reachable from it along `step` (children or parents)."""
-        seen = {start}
-        stack = [start]
-        while stack:
-            for w in step.get(stack.pop(), ()):
-                if w not in seen:
-                    seen.add(w)
-                    stack.append(w)
-        return seen
-
-    def path(self, a: str, b: str) -> list[str] | None:
-        """A shortest directed path from `a` to `b` (breadth first), or None."""
-        before: dict[str, str | None] = {a: None}
-        queue = deque([a])
-        while queue:
-            u = queue.popleft()
-            if u == b:
-                out = [u]
-                while (p := before[out[-1]]) is not None:
-                    out.append(p)
-                return out[::-1]
-            for w in self.children.get(u, ()):
-                if w not in before:
-                    before[w] = u
-                    queue.append(w)
-        return None
+    def alternative_set(self, q: Query, missing: set[str]) -> frozenset[str] | None:
+        """A smallest valid set that avoids the variables the data lacks, or None."""
+        try:
+            found = adjustment_sets(self.graph, q.treatment, q.outcome, kind="smallest",
+                                    include=q.include, exclude=q.exclude | missing)
+        except CausalError:
+            return None
+        return frozenset(found) if found is not None else None
 
 
-def _recommended(study: Study, q: Query) -> frozenset[str] | None:
-    """The set `causal identify` recommends (the O-set when usable, else a smallest one),
-    without the rest of its analysis; None when the query cannot be identified as asked."""
-    try:
-        for kind in ("optimal", "smallest"):
-            found = study.adjustment_sets(q.treatment, q.outcome, kind=kind, include=q.include,
-                                          exclude=q.exclude)
-            if found is not None:
-                return frozenset(found)
-    except CausalError:
-        pass  # `causal identify` explains why; lint has nothing to add
-    return None
-
-
-def _alternative_set(study: Study, q: Query, missing: set[str]) -> frozenset[str] | None:
-    try:
-        found = study.adjustment_sets(
-            q.treatment, q.outcome, kind="smallest", include=q.include,
-            exclude=q.exclude | missing,
-        )
-    except CausalError:
-        return None
-    return frozenset(found) if found is not None else None
-
-
-def lint_file(path: str, disable: Iterable[str] = ()) -> tuple[Study, list[Diagnostic]]:
+def lint_file(path: str, disable: Iterable[str] = ()) -> tuple[Model, list[Diagnostic]]:
     """Load and lint one file; raises `CausalError` when it does not load."""
     from .fmt import read_source
     from .resolve import resolve

@@ -1,26 +1,27 @@
 """The resolved, validated, immutable model of a study.
 
-In: a `syntax.SyntaxFile` (statements with spans). Out: a `Study` whose variables are all
+In: a `syntax.SyntaxFile` (statements with spans). Out: a `Model` whose variables are all
 declared, whose arrows form a DAG, whose queries name observed variables and known
 estimands, methods and options. Raises `ModelError` with *every* problem found (codes E2xx).
 
 Spans are kept on every node but excluded from equality (``compare=False``), so two studies
-that say the same thing in a different layout or order compare equal after `Study.canonical`.
+that say the same thing in a different layout or order compare equal after `Model.canonical`.
 networkx graphs are built from the model on demand (`causal_dsl.graph`), never stored in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from .errors import Span
+from .errors import Diagnostic, ModelError, Span, suggest
 
 if TYPE_CHECKING:
-    import networkx as nx
+    from .conditions import Derived  # value types only: the model never imports a later stage
+    from .terms import Formula
 
 
 class VarType(StrEnum):
@@ -37,32 +38,74 @@ ESTIMANDS: dict[str, str] = {
     "atc": "average treatment effect on the controls",
 }
 
-OptionValue = bool | int | float | str | tuple[str, ...]
+OptionValue: TypeAlias = "bool | int | float | str | tuple[str, ...] | Formula"
 
 # Which options each method takes, the type of the value, and a one-line description. The
 # model rejects anything else with a suggestion. A type of `tuple` means a set of variable
-# names written `{a, b}`; `"name"` means one variable or column name.
+# names written `{a, b}`; `"name"` means one variable or column name; `"formula"` a model
+# formula (`causal_dsl.terms.Formula`), `"score formula"` one whose terms may not use the treatment.
 METHOD_OPTIONS: dict[str, dict[str, tuple[type | str, str]]] = {
     "auto": {},
     "ols": {
         "se": (str, "standard errors: HC1 (default), HC0, HC2, HC3, nonrobust or cluster"),
         "cluster": ("name", "column to cluster standard errors on (implies se = \"cluster\")"),
+        "outcome": ("formula", "the outcome model's terms after the treatment, e.g. age + age^2 "
+                    "+ treat:age (default: the adjustment set as coded)"),
     },
     "matching": {
         "k": (int, "number of matches per unit (default 1)"),
-        "caliper": (float, "maximum distance in standard deviations of the logit score"),
+        "ties": (str, "units tied at the k-th distance: all (default, averaged), first or random"),
+        "distance": (str, "scale matched on: ps (the propensity score, default) or logit"),
+        "caliper": (float, "maximum distance in standard deviations of the distance scale"),
         "replace": (bool, "match with replacement (default true)"),
         "exact": (tuple, "variables to match exactly on, e.g. exact = {ward}"),
         "se": (str, "standard errors: abadie-imbens (default) or bootstrap"),
         "bootstrap": (int, "bootstrap replications when se = \"bootstrap\" (default 500)"),
-        "bias_adjust": (bool, "regression bias adjustment of the matches (default false)"),
+        "bias_adjust": (bool, "regression bias adjustment of the matches (default: true when a "
+                        "covariate is continuous)"),
+        "score": ("score formula", "the propensity score model's terms, e.g. age + age^2 + "
+                  "educ:re74 + ns(income, 4) (default: the adjustment set as coded)"),
+    },
+    "stratification": {},
+    "iv": {
+        "instrument": (tuple, "the excluded instrument(s): a name or a set {z1, z2} (default: "
+                       "those the graph finds)"),
+        "se": (str, "standard errors: HC1 (default), HC0, nonrobust or cluster"),
+        "cluster": ("name", "column to cluster standard errors on (implies se = \"cluster\")"),
+    },
+    "frontdoor": {
+        "mediators": (tuple, "the front-door set: a name or a set {m1, m2} (default: the one "
+                      "the graph finds)"),
+        "model": (str, "auto (default), linear (product of coefficients) or plugin (discrete "
+                  "mediators, binary treatment)"),
+        "se": (str, "standard errors: delta (default) or bootstrap"),
+        "bootstrap": (int, "bootstrap replications when se = \"bootstrap\" (default 500)"),
     },
     "did": {
         "cluster": ("name", "column to cluster standard errors on (default: the panel unit)"),
         "event_study": (bool, "estimate leads and lags around adoption (default: when possible)"),
         "group": ("name", "2×2 without a panel: binary variable marking the treated group"),
         "period": ("name", "2×2 without a panel: binary variable marking the later period"),
+        "weight": ("name", "2×2 table of cell means: variable counting the units in each row"),
+        "sd": ("name", "2×2 table of cell means: variable with each row's standard deviation"),
+        "control": (str, "staggered adoption: comparison units, \"never\" (never treated, "
+                    "default) or \"notyet\" (not yet treated)"),
+        "aggregation": (str, "staggered adoption: overall ATT reported, \"simple\" (default), "
+                        "\"group\" or \"dynamic\" (as did::aggte)"),
+        "bootstrap": (int, "staggered adoption: multiplier-bootstrap draws for the standard "
+                      "errors (default 0: analytic influence function)"),
     },
+}
+
+# ``data "f.csv" weights(w, kind = ...)``: what a row's weight means (Stata's aweight, fweight
+# and pweight). docs/language.md, "Weights", says what each does to the estimate and the SE.
+WEIGHT_KINDS: dict[str, str] = {
+    "analytic": "inverse-variance weights (Stata aweight, statsmodels WLS weights): a row "
+    "averages w observations; the estimate is weighted least squares, n is the rows",
+    "frequency": "replication counts (Stata fweight, statsmodels freq_weights): a row stands "
+    "for w identical observations; n is the sum of the weights",
+    "survey": "sampling weights, the inverse probability of being sampled (Stata pweight): "
+    "the estimate is for the population; standard errors are always robust (sandwich)",
 }
 
 PANEL_OPTIONS: dict[str, str] = {
@@ -83,6 +126,8 @@ class Variable:
     latent: bool = False
     invariant: bool = False  # latent and constant over time within a unit (licenses DiD)
     span: Span | None = field(default=None, compare=False, repr=False)
+    selected: bool = False  # `selected s`: the data holds only rows with s = 1 (no column)
+    derived: Derived | None = None  # built from the panel (`when ...`, `from first_treated`)
 
     @property
     def observed(self) -> bool:
@@ -153,6 +198,12 @@ class DataBinding:
     unit: str | None = None
     time: str | None = None
     span: Span | None = field(default=None, compare=False, repr=False)
+    weights: str | None = None  # the column of row weights
+    weight_kind: str | None = None  # a key of WEIGHT_KINDS
+    # ``data duckdb("w.duckdb", table = "t")`` / ``data spark(table = "db.t")``: the engine that
+    # reads the data (None: a file, read by pandas or, when large, DuckDB) and the table or view
+    engine: str | None = None
+    table: str | None = None
 
     @property
     def is_panel(self) -> bool:
@@ -160,7 +211,7 @@ class DataBinding:
 
 
 @dataclass(frozen=True)
-class Study:
+class Model:
     """A whole `.causal` file, resolved. Built by `causal_dsl.parse` / `causal_dsl.load`.
 
     >>> import causal_dsl
@@ -176,6 +227,9 @@ class Study:
     queries: tuple[Query, ...] = ()
     path: str | None = field(default=None, compare=False)
     source: str | None = field(default=None, compare=False, repr=False)
+    # `layout x = (0.1, 0.5)`: (name, x, y) for drawings; presentation, so not compared
+    layout: tuple[tuple[str, float, float], ...] = field(default=(), compare=False)
+    # A lookup table only (name -> Variable); engines are built by the `Study` façade, never here.
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     # --- lookups -------------------------------------------------------------------------
@@ -188,19 +242,41 @@ class Study:
         return self._cache["by_name"]
 
     def query(self, name: str | None = None) -> Query:
-        """The query called `name` (the first one when `name` is None)."""
+        """The query called `name` (the first one when `name` is None).
+
+        Every verb asks here, so an unknown name is one error everywhere: `ModelError` E223,
+        with a suggestion.
+
+        >>> Model().query("main")
+        Traceback (most recent call last):
+        ...
+        causal_dsl.errors.ModelError: error[E223]: no query named 'main': the study has no query
+        ...
+        """
+        names = [q.name for q in self.queries]
         if not self.queries:
-            raise KeyError("the study has no query")
+            raise ModelError(Diagnostic(
+                "E223", "the study has no query" if name is None else
+                f"no query named '{name}': the study has no query",
+                help="add one, e.g. `query main: ate(treatment -> outcome)`"))
         if name is None:
             return self.queries[0]
         for q in self.queries:
             if q.name == name:
                 return q
-        raise KeyError(name)
+        raise ModelError(Diagnostic(
+            "E223", f"no query named '{name}'",
+            help=suggest(name, names) or f"the queries are: {', '.join(names)}"))
 
     @property
     def observed(self) -> tuple[Variable, ...]:
-        return tuple(v for v in self.variables if v.observed)
+        """Observed variables that are data columns (a selection node is none)."""
+        return tuple(v for v in self.variables if v.observed and not v.selected)
+
+    @property
+    def selected(self) -> frozenset[str]:
+        """The selection nodes (`selected s`): every row of the data has s = 1."""
+        return frozenset(v.name for v in self.variables if v.selected)
 
     @property
     def latents(self) -> tuple[Variable, ...]:
@@ -214,9 +290,9 @@ class Study:
     def bidirected_edges(self) -> tuple[Edge, ...]:
         return tuple(e for e in self.edges if e.bidirected)
 
-    def canonical(self) -> Study:
+    def canonical(self) -> Model:
         """The same study with declarations, arrows and queries in a fixed order."""
-        return Study(
+        return type(self)(
             title=self.title,
             data=self.data,
             variables=tuple(sorted(self.variables, key=lambda v: v.name)),
@@ -224,160 +300,12 @@ class Study:
             queries=tuple(sorted(self.queries, key=lambda q: q.name)),
             path=self.path,
             source=self.source,
+            layout=self.layout,
         )
 
-    def same_as(self, other: Study) -> bool:
+    def same_as(self, other: Model) -> bool:
         """True when both say the same thing, whatever the layout, order or comments."""
         return self.canonical() == other.canonical()
-
-    # --- graph ---------------------------------------------------------------------------
-    def dag(self) -> nx.DiGraph:
-        """The directed edges as a networkx DiGraph over every variable (a fresh copy)."""
-        import networkx as nx
-
-        g = nx.DiGraph()
-        g.add_nodes_from(v.name for v in self.variables)
-        g.add_edges_from((e.source, e.target) for e in self.directed_edges)
-        return g
-
-    def summary(self) -> str:
-        r"""The one-screen overview that ``causal check`` prints.
-
-        >>> import causal_dsl
-        >>> print(causal_dsl.parse('var x: binary\nvar y: count\nlatent u\nu -> {x, y}\n'
-        ...                        'x -> y\nquery q: ate(x -> y)\n').summary())
-        study: (untitled)
-        variables: 3 (2 observed, 1 latent)
-          binary       x
-          count        y
-          latent       u
-        arrows: 3 directed, 0 bidirected
-        queries: 1
-          q: ate(x -> y)
-        data: none bound
-        """
-        lines = [f"study: {self.title or '(untitled)'}"]
-        lines.append(
-            f"variables: {len(self.variables)} ({len(self.observed)} observed, "
-            f"{len(self.latents)} latent)"
-        )
-        groups: dict[str, list[str]] = {}
-        for v in self.variables:
-            kind = ("latent, invariant" if v.invariant else "latent") if v.latent else str(v.type)
-            groups.setdefault(kind, []).append(v.name)
-        for kind, names in groups.items():
-            shown = ", ".join(names[:12]) + (f", … ({len(names) - 12} more)" if len(names) > 12
-                                             else "")
-            lines.append(f"  {kind:<18} {shown}")
-        lines.append(
-            f"arrows: {len(self.directed_edges)} directed, {len(self.bidirected_edges)} bidirected"
-        )
-        lines.append(f"queries: {len(self.queries)}")
-        for q in self.queries[:20]:
-            extra = f" using {q.method}" if q.method.name != "auto" else ""
-            lines.append(f"  {q}{extra}")
-        if len(self.queries) > 20:
-            lines.append(f"  … ({len(self.queries) - 20} more)")
-        if self.data is None:
-            lines.append("data: none bound")
-        else:
-            panel = f" (panel: unit = {self.data.unit}, time = {self.data.time})" \
-                if self.data.is_panel else ""
-            lines.append(f"data: {self.data.source}{panel}")
-        return "\n".join(lines)
-
-    # --- identification (causal_dsl.identify) ---------------------------------------------
-    def _graph(self) -> Any:
-        if "graph" not in self._cache:
-            from .identify import CausalGraph
-
-            self._cache["graph"] = CausalGraph.from_study(self)
-        return self._cache["graph"]
-
-    def d_separated(
-        self, xs: Iterable[str] | str, ys: Iterable[str] | str, given: Iterable[str] = ()
-    ) -> bool:
-        """Are `xs` and `ys` d-separated given `given`? (latent variables count as nodes)."""
-        return self._graph().d_separated(_names(xs), _names(ys), _names(given))
-
-    def adjustment_sets(
-        self, treatment: str, outcome: str, kind: str = "minimal", **kw: Any
-    ) -> Any:
-        """Valid adjustment sets over observed variables: kind = "minimal" (one),
-        "all_minimal", "smallest" or "optimal" (the O-set)."""
-        return self._graph().adjustment_sets(treatment, outcome, kind=kind, **kw)
-
-    def backdoor_paths(self, treatment: str, outcome: str, given: Iterable[str] = ()) -> Any:
-        """The backdoor paths of treatment -> outcome and what blocks each given `given`."""
-        return self._graph().backdoor_paths(treatment, outcome, given)
-
-    def implications(self) -> Any:
-        """Testable implications: minimal conditional independencies among observed variables."""
-        return self._graph().implications()
-
-    def instruments(self, treatment: str, outcome: str) -> Any:
-        return self._graph().instruments(treatment, outcome)
-
-    def identify(self, query: Query | str | None = None) -> Any:
-        """The identification result of one query (by name, object, or the first)."""
-        from .identify import identify
-
-        q = query if isinstance(query, Query) else self.query(query)
-        return identify(self, q)
-
-    # --- estimation (causal_dsl.planner) --------------------------------------------------
-    def plan(self, query: Query | str | None = None, **kw: Any) -> Any:
-        from .planner import plan
-
-        q = query if isinstance(query, Query) else self.query(query)
-        return plan(self, q, **kw)
-
-    def estimate(self, query: Query | str | None = None, **kw: Any) -> Any:
-        from .planner import estimate
-
-        q = query if isinstance(query, Query) else self.query(query)
-        return estimate(self, q, **kw)
-
-    def run(self, **kw: Any) -> Any:
-        """Estimate every query on the bound data."""
-        from .planner import run
-
-        return run(self, **kw)
-
-    # --- rendering (causal_dsl.render) ----------------------------------------------------
-    def to_dot(self, **kw: Any) -> str:
-        from .render import to_dot
-
-        return to_dot(self, **kw)
-
-    def to_mermaid(self, **kw: Any) -> str:
-        from .render import to_mermaid
-
-        return to_mermaid(self, **kw)
-
-    def render(self, path: str | Path, **kw: Any) -> Path:
-        from .render import render_file
-
-        return render_file(self, path, **kw)
-
-    def _repr_svg_(self) -> str | None:
-        from .render import repr_svg
-
-        return repr_svg(self)
-
-    def _repr_markdown_(self) -> str:
-        from .render import repr_markdown
-
-        return repr_markdown(self)
-
-    def _repr_html_(self) -> str | None:
-        from .render import repr_html
-
-        return repr_html(self)
-
-
-def _names(xs: Iterable[str] | str) -> frozenset[str]:
-    return frozenset([xs]) if isinstance(xs, str) else frozenset(xs)
 
 
 def _show(value: OptionValue) -> str:
@@ -385,6 +313,8 @@ def _show(value: OptionValue) -> str:
         return "true" if value else "false"
     if isinstance(value, tuple):
         return "{" + ", ".join(value) + "}"
+    if not isinstance(value, int | float):  # a model formula prints itself
+        return str(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return repr(value)

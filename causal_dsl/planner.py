@@ -1,193 +1,115 @@
 """The planner: choose an estimator for each query, say why, and run it on the bound data.
 
-In: a `Study`, a `Query`, optionally a DataFrame (else the bound file is read), a method override
-and a seed. Out: a `Plan` (which estimator, on which adjustment set, the rule that fired and the
-reasons in plain sentences) and, from `estimate` / `run`, a `QueryResult` / `RunResult`.
+In: a `Model`, a `Query`, the query's `Identification` (computed once by `causal_dsl.identify`
+and passed down; computed here only when not given), optionally a DataFrame (else the bound file
+is read), a method override and a seed. Out: a `Plan` (which estimator, on which adjustment set,
+the rule that fired and the reasons in plain sentences) and, from `estimate` / `run`, a
+`QueryResult` / `RunResult` that keep the identification they rest on.
 
-Rules, in order (docs/estimation.md has the long form):
+Rules, in order (docs/estimation.md, "The planner's rules", has each with an example):
 
 1. ``--method`` / ``using`` wins, but its assumptions are checked: ``ols`` and ``matching`` need a
-   valid adjustment set of observed variables (back-door identification); ``matching`` needs a
-   binary treatment and something to match on; ``did`` needs panel data (or a 2×2 design) in which
-   the treatment switches on, and any latent confounder must be declared ``invariant``.
-2. ``auto`` with back-door identification: binary treatment → matching (OLS as cross-check);
-   an empty adjustment set → OLS (the difference in means); continuous, count or ordinal
-   treatment → OLS.
-3. ``auto`` without it, when assuming the ``invariant`` latents observed would identify the effect
-   and the data is a panel in which the treatment switches on → difference-in-differences (unit
-   fixed effects absorb what does not change over time).
-4. Otherwise refuse, naming the open path, or the latent that is not invariant.
+   valid adjustment set of observed variables; ``matching`` needs a binary treatment and
+   something to match on; ``did`` needs panel data (or a 2×2 design) in which the treatment
+   switches on, any latent confounder declared ``invariant``; its ``adjusting {..}`` set is used
+   as time-varying controls unless a variable in it is affected by the treatment (refused).
+2. ``auto``, randomised treatment (no arrow into it): the difference in means, with Lin's (2013)
+   interacted OLS on the outcome's other causes as a precision cross-check.
+3. ``auto``, back-door set without overlap: when the treatment is a deterministic function of
+   unit-level and period-level variables (every cell all treated or all untreated) adjustment
+   fails; on a panel where the treatment switches on, or in a 2×2 design (treatment = group ×
+   period), identification rests on parallel trends → difference-in-differences, the fixed
+   effects absorbing those variables.
+4. ``auto``, back-door: binary treatment → matching (OLS as cross-check); continuous, count or
+   ordinal treatment, or nothing to adjust for → OLS.
+5. ``auto`` without back-door identification, when the ``invariant`` latents observed would
+   identify the effect and the data is a panel in which the treatment switches on → DiD.
+6. Otherwise refuse, naming the open path in plain words, and what else could work (an
+   instrument, a front-door set, DiD — the last only when the data is a panel).
 
 Raises `PlanError` (E501 not identifiable, E502 matching on a non-binary treatment or without
 covariates, E503 DiD without panel or 2×2 data, E504 a time-varying latent confounder blocks
 DiD, E505 the treatment never switches on, E506 unsupported variable types, E507 unknown method,
-E509 unknown query, E513 an invalid `adjusting` set) and lets `DataError` / `EstimationError`
-from the data and estimators through.
+E508 a 2×2 weight/sd that is not a variable, E513 an invalid `adjusting` set), `ModelError` E223
+(no such query), `DataError` E413 (adjustment without overlap, and no DiD design), and lets
+`DataError` / `EstimationError` from the data and estimators through (E413 from matching gains a
+DiD hint when the data is a panel).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
+from . import designs, engines
 from .data import check_data, load_data, prepare, require_rows, require_varying
 from .errors import CausalError, DataError, Diagnostic, PlanError
 from .estimators import DESCRIPTIONS, ESTIMATORS
+from .estimators import lin as lin_estimator
+from .estimators.cells import is_cell_table, naive_from_cells
 from .estimators.common import Design, naive_contrast, numeric
-from .model import METHOD_OPTIONS, Method, OptionValue, Query, Study, VarType
-from .results import Check, QueryResult, RunResult, agreement_check
+from .estimators.did import treatment_pattern
+from .estimators.guard import guarded
+from .estimators.stratification import Support, stratification_support
+from .identify import Identification
+from .model import METHOD_OPTIONS, Method, Model, OptionValue, Query, VarType
+from .plan_rules import (
+    alternatives,
+    data_column,
+    did_hint,
+    frame_of,
+    identification_of,
+    is_panel,
+    names_text,
+    open_path,
+    plan_did,
+    plan_error,
+    plan_no_overlap,
+    plan_randomised,
+    sources_of,
+)
+from .results import Check, Plan, QueryResult, RunResult, agreement_check
 
 if TYPE_CHECKING:
+    from .graph import CausalGraph
     from .results import EstimatorResult
 
 METHODS = ("auto", *ESTIMATORS)
 DEFAULT_SEED = 0
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Which estimator answers a query, with what, and why."""
-
-    query: str
-    estimand: str
-    treatment: str
-    outcome: str
-    method: str
-    rule: str
-    reasons: tuple[str, ...]
-    adjustment: tuple[str, ...] = ()
-    options: tuple[tuple[str, OptionValue], ...] = ()
-    cross_check: str | None = None
-    treatment_kind: str = "binary"
-    unit: str | None = None  # panel unit column (did)
-    time: str | None = None
-    cluster: str | None = None  # data column to cluster on
-    absorbed: tuple[str, ...] = ()  # invariant latents absorbed by unit effects (did)
-
-    @property
-    def naive(self) -> str:
-        """The unadjusted contrast every plan reports beside its estimate."""
-        if self.treatment_kind == "binary":
-            return "difference in means (Welch standard error)"
-        return "slope of the outcome on the treatment alone (HC1)"
-
-    def option(self, key: str, default: Any = None) -> Any:
-        return dict(self.options).get(key, default)
-
-    def __str__(self) -> str:
-        head = (f"plan for {self.query}: {self.estimand}({self.treatment} -> {self.outcome}) "
-                f"by {self.method}")
-        if self.options:
-            head += "(" + ", ".join(f"{k} = {v}" for k, v in self.options) + ")"
-        lines = [head, f"  rule: {self.rule}"]
-        adj = "{" + ", ".join(self.adjustment) + "}"
-        lines.append(f"  adjustment set: {adj}")
-        if self.cross_check:
-            lines.append(f"  cross-check: {self.cross_check}")
-        lines.append(f"  naive contrast: {self.naive}")
-        lines += [f"  - {r}" for r in self.reasons]
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "query": self.query,
-            "estimand": self.estimand,
-            "treatment": self.treatment,
-            "outcome": self.outcome,
-            "method": self.method,
-            "options": {k: list(v) if isinstance(v, tuple) else v for k, v in self.options},
-            "rule": self.rule,
-            "reasons": list(self.reasons),
-            "adjustment_set": list(self.adjustment),
-            "cross_check": self.cross_check,
-            "naive": self.naive,
-            "treatment_kind": self.treatment_kind,
-            "panel": {"unit": self.unit, "time": self.time} if self.unit else None,
-            "cluster": self.cluster,
-            "absorbed_by_fixed_effects": list(self.absorbed),
-        }
-
-
-# --------------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------------
-def _set(names: Iterable[str]) -> str:
-    return "{" + ", ".join(sorted(names)) + "}"
-
-
-def _identify(study: Study, query: Query, assume: frozenset[str] = frozenset()) -> Any:
-    from .identify import identify
-
-    if assume:
-        return identify(study, query, assume_observed=assume)
-    return identify(study, query)
-
-
-def _open_path(ident: Any) -> str:
-    """The sentences of the identification result that name the open path(s)."""
-    reasons = [str(r) for r in getattr(ident, "reasons", ()) if r]
-    paths = [r for r in reasons if r.startswith("The path")]
-    if paths:
-        return " ".join(paths)
-    return " ".join(reasons) if reasons else ("no set of observed variables blocks every "
-                                              "back-door path")
-
-
-def _sources(study: Study) -> dict[str | None, str]:
-    return {study.path: study.source} if study.source is not None else {}
-
-
-def _error(study: Study, code: str, message: str, query: Query, help: str,
-           notes: tuple[str, ...] = ()) -> PlanError:
-    span = query.method.span or query.span
-    return PlanError(Diagnostic(code, message, span, help=help, notes=notes), _sources(study))
-
-
-def _kind(study: Study, name: str) -> VarType | None:
-    return study.variable(name).type
-
-
-def _column(study: Study, name: str) -> str:
-    """A variable's data column, or the name itself when it is a raw column."""
-    try:
-        var = study.variable(name)
-    except KeyError:
-        return name
-    return var.data_column
-
-
-def switches_on(study: Study, frame: pd.DataFrame, treatment: str) -> tuple[int, int]:
-    """(units whose treatment goes from 0 to 1 over time, units in the panel)."""
-    from .estimators.did import treatment_pattern
-
-    assert study.data is not None and study.data.unit and study.data.time
-    prep = prepare(study, frame, [treatment], [study.data.unit, study.data.time])
-    if len(prep) == 0:
-        return 0, 0
-    pat = treatment_pattern(prep.extra[study.data.unit].to_numpy(),
-                            prep.extra[study.data.time].to_numpy(),
-                            numeric(prep.frame, treatment))
-    return pat.switchers, pat.n_units
+# Rows of the subsample a matching cross-check of OLS runs on (issue 16: proportionate checks):
+# at 20,000 rows its interval is still informative, and it costs a fraction of the OLS fit.
+CROSS_CHECK_ROWS = 20_000
+# estimators the planner runs beside the chosen one (not selectable with `using`)
+COMPANIONS = {**ESTIMATORS, "lin": guarded("lin", lin_estimator.estimate)}
 
 
 # --------------------------------------------------------------------------------------------
 # planning
 # --------------------------------------------------------------------------------------------
 def plan(
-    study: Study, query: Query, *, method: str | None = None, data: pd.DataFrame | None = None
+    model: Model, query: Query, *, method: str | None = None, data: pd.DataFrame | None = None,
+    identification: Identification | None = None,
 ) -> Plan:
-    """Choose the estimator for `query` (see the module docstring for the rules)."""
-    p = _plan(study, query, method=method, data=data)
-    panel = study.data is not None and study.data.is_panel
-    if panel and p.method == "ols" and p.cluster is None and p.option("se") in (None,
-                                                                                  "cluster"):
+    """Choose the estimator for `query` (see the module docstring for the rules).
+
+    >>> import causal_dsl
+    >>> s = causal_dsl.parse("var t: binary\\nvar y: continuous\\nvar x: continuous\\n"
+    ...                      "t -> y\\nx -> y\\nquery q: ate(t -> y)\\n")
+    >>> p = plan(s, s.query("q"))
+    >>> p.method, p.cross_check, p.precision
+    ('ols', 'lin', ('x',))
+    """
+    ident = identification if identification is not None else identification_of(model, query)
+    p = _plan(model, query, ident, method=method, data=data)
+    if is_panel(model) and p.method == "ols" and p.cluster is None and p.option("se") in (
+            None, "cluster"):
         # rows of one unit share its unobserved traits: they are not independent draws
-        assert study.data is not None and study.data.unit is not None
-        unit = study.data.unit
+        assert model.data is not None and model.data.unit is not None
+        unit = model.data.unit
         return replace(p, cluster=unit, reasons=(*p.reasons, (
             f"The data is a panel: standard errors are clustered by {unit}, because rows of "
             "one unit are not independent.")))
@@ -195,16 +117,17 @@ def plan(
 
 
 def _plan(
-    study: Study, query: Query, *, method: str | None = None, data: pd.DataFrame | None = None
+    model: Model, query: Query, ident: Identification, *, method: str | None,
+    data: pd.DataFrame | None,
 ) -> Plan:
-    t_var, y_var = study.variable(query.treatment), study.variable(query.outcome)
+    t_var, y_var = model.variable(query.treatment), model.variable(query.outcome)
     t_kind, y_kind = t_var.type, y_var.type
     if y_kind is VarType.CATEGORICAL:
-        raise _error(study, "E506", f"the outcome '{query.outcome}' is categorical; the "
+        raise plan_error(model, "E506", f"the outcome '{query.outcome}' is categorical; the "
                      "estimators here need a numeric or binary outcome", query,
                      "recode it as binary (one level against the rest) or declare it ordinal")
     if t_kind is VarType.CATEGORICAL:
-        raise _error(study, "E506", f"the treatment '{query.treatment}' is categorical with "
+        raise plan_error(model, "E506", f"the treatment '{query.treatment}' is categorical with "
                      f"{len(t_var.levels) or 'several'} levels; only binary, continuous, count "
                      "or ordinal treatments are supported", query,
                      "compare two levels at a time: make a binary variable for one level "
@@ -216,20 +139,20 @@ def _plan(
         # the query rather than at a `using` clause that is not in force
         query = replace(query, method=Method(chosen))
     if chosen not in METHODS:
-        raise _error(study, "E507", f"unknown method '{chosen}'", query,
+        raise plan_error(model, "E507", f"unknown method '{chosen}'", query,
                      "methods are: " + ", ".join(METHODS))
     source = f"--method {chosen}" if overridden else f"using {chosen}"
     options = query.method.options if query.method.name == chosen else ()
     kind_text = t_kind.value if t_kind else "latent"
-    ident = _identify(study, query)
-    adj = tuple(sorted(ident.adjustment_set)) if ident.identifiable else ()
-    proposed = getattr(ident, "proposed", None)
+    adj = tuple(sorted(ident.adjustment_set or ())) if ident.identifiable else ()
+    proposed = ident.proposed
     if proposed is not None and chosen != "did":
         if not proposed.valid:
-            raise _error(study, "E513", f"the proposed set `adjusting {_set(proposed.adjusting)}`"
-                         f" is not a valid adjustment set for {query.treatment} -> "
+            raise plan_error(model, "E513", "the proposed set `adjusting "
+                         f"{names_text(proposed.adjusting)}` is not a valid adjustment set "
+                         f"for {query.treatment} -> "
                          f"{query.outcome}: " + "; ".join(proposed.problems), query,
-                         (f"adjust for {_set(adj)} instead (remove `adjusting` to let the "
+                         (f"adjust for {names_text(adj)} instead (remove `adjusting` to let the "
                           "planner choose)") if ident.identifiable else
                          "no set of observed variables is valid here", notes=proposed.notes)
         # the user's own set, checked valid, is what they asked to adjust for
@@ -238,178 +161,259 @@ def _plan(
                                 treatment=query.treatment, outcome=query.outcome,
                                 treatment_kind=kind_text)
     binary = t_kind is VarType.BINARY
+    blocks = ""
     if ident.identifiable:
-        blocks = (f"{_set(adj)} blocks every back-door path from {query.treatment} to "
+        blocks = (f"{names_text(adj)} blocks every back-door path from {query.treatment} to "
                   f"{query.outcome}" if adj else
                   f"no back-door path from {query.treatment} to {query.outcome} needs blocking")
-    if chosen == "auto":
-        if ident.identifiable:
-            if binary and adj:
-                return Plan(
-                    **base, method="matching", rule="back-door + binary treatment → matching",
-                    reasons=(
-                        f"{query.treatment} is binary and {blocks}: nearest-neighbour matching "
-                        f"on the propensity score estimated from {_set(adj)}, targeting the "
-                        f"{query.estimand.upper()}.",
-                        "OLS on the same set runs as a cross-check; the naive contrast shows how "
-                        "much the adjustment matters.",
-                    ),
-                    adjustment=adj, cross_check="ols",
-                )
-            why = (f"{query.treatment} is {kind_text} and {blocks}: least squares of "
-                   f"{query.outcome} on {query.treatment}" + (f" and {_set(adj)}" if adj else ""))
-            if binary:
-                why += ", which is the difference in means"
-                rule = "back-door, nothing to adjust for → OLS (difference in means)"
-            else:
-                rule = f"back-door + {kind_text} treatment → OLS"
-                why += ("; matching needs a binary treatment" if t_kind else "")
-            return Plan(**base, method="ols", rule=rule, reasons=(why + ".",), adjustment=adj)
-        return _plan_did_or_refuse(study, query, ident, base, data, auto=True)
-    if chosen in ("ols", "matching"):
-        if not ident.identifiable:
-            did_note = _did_hint(study, query)
-            raise _error(study, "E501", f"{chosen} needs a valid adjustment set of observed "
-                         f"variables, and {query.treatment} -> {query.outcome} has none: "
-                         + _open_path(ident), query,
-                         did_note or "measure a variable on the open path, or declare why the "
-                         "confounder is harmless")
-        if chosen == "matching":
-            if not binary:
-                raise _error(study, "E502", f"matching needs a binary treatment; "
-                             f"'{query.treatment}' is {kind_text}", query,
-                             "use ols (an effect per unit of the treatment), or dichotomise the "
-                             "treatment into a binary variable")
-            if not adj:
-                raise _error(study, "E502", "matching needs at least one covariate to match on, "
-                             f"and the adjustment set for {query.treatment} -> {query.outcome} "
-                             "is empty", query,
-                             "with nothing to adjust for the difference in means is unbiased: "
-                             "use ols")
-            # the resolver stores `exact` as a tuple of names
-            exact = tuple(cast("tuple[str, ...]", dict(options).get("exact", ()) or ()))
-            outside = [e for e in exact if e not in adj]
-            if outside:
-                raise _error(study, "E502", f"exact = {_set(outside)}: not in the adjustment set "
-                             f"{_set(adj)}", query,
-                             f"add `adjust for {_set(outside)}` to the query if adjusting for it "
-                             "is valid, or drop it from exact")
-        reasons = [f"{source}: {DESCRIPTIONS[chosen]}; {blocks}."]
-        cross = None
-        if binary and adj:
-            cross = "ols" if chosen == "matching" else "matching"
-            reasons.append(f"{cross} on the same set runs as a cross-check.")
-        cluster = dict(options).get("cluster")
-        return Plan(**base, method=chosen, rule=f"{source} (assumptions checked)",
-                    reasons=tuple(reasons), adjustment=adj, options=options, cross_check=cross,
-                    cluster=_column(study, str(cluster)) if cluster else None)
-    # chosen == "did"
-    return _plan_did_or_refuse(study, query, ident, base, data, auto=False, options=options,
-                               source=source)
-
-
-def _did_hint(study: Study, query: Query) -> str | None:
-    invariant = frozenset(v.name for v in study.latents if v.invariant)
-    if invariant and _identify(study, query, invariant).identifiable:
-        return (f"the confounding runs through {_set(invariant)}, declared invariant: with panel "
-                "data, `using did` removes it")
-    return None
-
-
-def _plan_did_or_refuse(
-    study: Study, query: Query, ident: Any, base: dict[str, Any], data: pd.DataFrame | None,
-    *, auto: bool, options: tuple[tuple[str, OptionValue], ...] = (), source: str = "auto",
-) -> Plan:
-    invariant = frozenset(v.name for v in study.latents if v.invariant)
-    varying = frozenset(v.name for v in study.latents if not v.invariant)
-    opts = dict(options)
-    two_by_two = opts.get("group") is not None or opts.get("period") is not None
-    if ident.identifiable:
-        covs: tuple[str, ...] = tuple(sorted(ident.adjustment_set))
-        graph_reason = (f"{_set(covs) if covs else 'The empty set'} already blocks every "
-                        "back-door path, so the fixed effects are not needed for identification")
-        absorbed: tuple[str, ...] = ()
+    if chosen in ("did", "callaway_santanna"):
+        p = plan_did(model, query, ident, base, data, auto=False, options=options,
+                     source=source)
+        return replace(p, method=chosen, cross_check="did") if chosen != "did" else p
+    if chosen in ("iv", "frontdoor"):
+        return _plan_graph_method(model, query, ident, base, chosen, source, options)
+    if chosen != "auto":
+        return _plan_chosen(model, query, ident, base, chosen, source, options, adj, blocks)
+    if not ident.identifiable:
+        try:
+            return staggered(model, plan_did(model, query, ident, base, data, auto=True), data)
+        except PlanError:
+            # no panel design either: the rule order goes on to an instrument, then the
+            # front door (issue 13), before refusing with the DiD rule's reasons
+            fallback = _plan_without_adjustment(model, query, ident, base)
+            if fallback is None:
+                raise
+            return fallback
+    if binary and designs.randomised(model, query.treatment):
+        return plan_randomised(model, query, base, proposed is not None, adj)
+    frame = frame_of(model, data) if binary and adj else None
+    if frame is not None:
+        lay = designs.layout(model, frame, query.treatment, adj)
+        if lay.no_overlap:
+            return staggered(model, plan_no_overlap(model, query, ident, base, frame, lay,
+                                                    blocks), frame)
+        support = _stratification_support(model, frame, query.treatment, adj)
+        if support is not None and support.complete:
+            return Plan(
+                **base, method="stratification",
+                rule="back-door + discrete adjustment set, both arms in every cell → exact "
+                     "stratification",
+                reasons=(f"{query.treatment} is binary and {blocks}: {support.reason}, so "
+                         f"the {query.estimand.upper()} is a weighted average of within-cell "
+                         "differences in means, with no model for the treatment or outcome.",
+                         "OLS on the same set runs as a cross-check."),
+                adjustment=adj, cross_check="ols")
+    if binary and adj:
+        return Plan(
+            **base, method="matching", rule="back-door + binary treatment → matching",
+            reasons=(
+                f"{query.treatment} is binary and {blocks}: nearest-neighbour matching "
+                f"on the propensity score estimated from {names_text(adj)}, targeting the "
+                f"{query.estimand.upper()}.",
+                "OLS on the same set runs as a cross-check; the naive contrast shows how "
+                "much the adjustment matters.",
+            ),
+            adjustment=adj, cross_check="ols",
+        )
+    why = (f"{query.treatment} is {kind_text} and {blocks}: least squares of "
+           f"{query.outcome} on {query.treatment}" + (f" and {names_text(adj)}" if adj else ""))
+    if binary:
+        why += ", which is the difference in means"
+        rule = "back-door, nothing to adjust for → OLS (difference in means)"
     else:
-        with_inv = _identify(study, query, invariant) if invariant else None
-        if with_inv is not None and with_inv.identifiable:
-            used = invariant & with_inv.adjustment_set
-            absorbed = tuple(sorted(used or invariant))
-            covs = tuple(sorted(with_inv.adjustment_set - invariant))
-            graph_reason = (f"No set of observed variables blocks every back-door path. "
-                            f"{_open_path(ident)} But the confounding runs through "
-                            f"{_set(absorbed)}, declared invariant (constant within a unit), "
-                            "so unit fixed effects remove it")
+        rule = f"back-door + {kind_text} treatment → OLS"
+        why += ("; matching needs a binary treatment" if t_kind else "")
+    return Plan(**base, method="ols", rule=rule, reasons=(why + ".",), adjustment=adj)
+
+
+def staggered(model: Model, p: Plan, data: pd.DataFrame | None) -> Plan:
+    """Under `auto`, a panel DiD whose units adopt at different periods is answered by
+    Callaway & Sant'Anna (static TWFE, which then also uses already-treated units as controls,
+    runs beside it with its Goodman-Bacon decomposition)."""
+    if p.method != "did" or p.unit is None or p.time is None:
+        return p
+    frame = frame_of(model, data)
+    if frame is None:
+        return p
+    prep = prepare(model, frame, [p.treatment], [p.unit, p.time])
+    pat = treatment_pattern(prep.extra[p.unit].to_numpy(), prep.extra[p.time].to_numpy(),
+                            numeric(prep.frame, p.treatment))
+    if pat.cohorts < 2 or pat.switch_off:
+        return p
+    if p.adjustment:
+        return replace(p, reasons=(*p.reasons, (
+            f"Adoption is staggered ({pat.cohorts} adoption periods), but the time-varying "
+            f"controls {names_text(p.adjustment)} need two-way fixed effects: Callaway & "
+            "Sant'Anna here is unconditional. Its TWFE estimate can be biased when effects "
+            "change over exposure (see the warning).")))
+    return replace(
+        p, method="callaway_santanna", cross_check="did",
+        rule=p.rule + "; staggered adoption → Callaway & Sant'Anna (TWFE as comparison)",
+        reasons=(*p.reasons, (
+            f"Units adopt in {pat.cohorts} different periods: static two-way fixed effects would "
+            "also compare the newly treated with units treated earlier, which is biased when "
+            f"effects grow over exposure. {DESCRIPTIONS['callaway_santanna']}, never-treated "
+            "units as the comparison; TWFE runs beside it, with the Goodman-Bacon share of "
+            "such 'forbidden' comparisons.")))
+
+
+def _stratification_support(
+    model: Model, frame: pd.DataFrame, treatment: str, adj: tuple[str, ...]
+) -> Support | None:
+    """Can exact stratification answer it (every adjustment variable discrete, both arms in
+    every cell)? Asked on the rows the estimator would use."""
+    kinds = {a: k for a in adj if (k := model.variable(a).type) is not None}
+    if len(kinds) < len(adj) or any(k not in designs.DISCRETE for k in kinds.values()):
+        return None
+    prep = prepare(model, frame, [treatment, *adj])
+    return stratification_support(prep.frame, treatment, adj, kinds)
+
+
+def _plan_without_adjustment(
+    model: Model, query: Query, ident: Identification, base: dict[str, Any],
+) -> Plan | None:
+    """`auto` when adjustment fails and no DiD design applies: IV when the graph has an
+    instrument, else front-door when the criterion holds, else None (the caller refuses)."""
+    if ident.instruments:
+        chosen, rule = "iv", "no adjustment set, no DiD design, an instrument → IV (2SLS)"
+    elif ident.front_door is not None:
+        chosen, rule = "frontdoor", "no adjustment set, no DiD design, front-door set → front-door"
+    else:
+        return None
+    p = _plan_graph_method(model, query, ident, base, chosen, "auto", ())
+    why = (f"No set of observed variables blocks every back-door path: {open_path(ident)}"
+           + (" The data is not a panel, so difference-in-differences does not apply."
+              if not is_panel(model) else ""))
+    return replace(p, rule=rule, reasons=(why, *p.reasons))
+
+
+def _plan_graph_method(
+    model: Model, query: Query, ident: Identification, base: dict[str, Any], chosen: str,
+    source: str, options: tuple[tuple[str, OptionValue], ...],
+) -> Plan:
+    """`using iv` / `using frontdoor`: the instrument or mediators the query names, else the
+    ones identify found in the graph (refused when there are none)."""
+    opts = dict(options)
+    t, y = query.treatment, query.outcome
+    if chosen == "iv":
+        given = opts.get("instrument")
+        if given:
+            inst = tuple(cast("tuple[str, ...]", given))
+            found = [i for i in ident.instruments if i.z in inst]
+            adj = tuple(sorted(found[0].given)) if found else ()
+            why = f"the instrument {names_text(inst)} named in the query"
+        elif ident.instruments:
+            first = ident.instruments[0]
+            found = [first]
+            inst, adj = (first.z,), tuple(sorted(first.given))
+            why = f"the graph's instrument {first}"
         else:
-            all_latent = invariant | varying
-            with_all = _identify(study, query, all_latent) if all_latent else None
-            if varying and with_all is not None and with_all.identifiable:
-                blockers = sorted(varying)
-                msg = (f"{query.treatment} -> {query.outcome} is not identifiable: the latent "
-                       f"{_set(blockers)} confounds it and is not declared invariant — a "
-                       "time-varying confounder; difference-in-differences would split the "
-                       "credit between it and the treatment (like a hospital that upgrades its "
-                       "equipment the year it starts a drug trial)")
-                raise _error(study, "E504", msg, query,
-                             "measure it, or if it truly never changes within a unit declare it "
-                             f"`latent {blockers[0]} invariant`",
-                             notes=(_open_path(ident),))
-            raise _error(study, "E501", f"{query.treatment} -> {query.outcome} is not identifiable"
-                         f" by adjustment: {_open_path(ident)}", query,
-                         "measure a variable on the open path (and declare it), or rethink the "
-                         "design; no estimator here can remove that confounding")
-    if base["treatment_kind"] != "binary":
-        raise _error(study, "E502" if not auto else "E501",
-                     f"difference-in-differences here needs a binary treatment; "
-                     f"'{query.treatment}' is {base['treatment_kind']}"
-                     + ("" if not auto else f" (and no adjustment set exists: "
-                        f"{_open_path(ident)})"), query,
-                     "make the treatment binary (on/off), or measure the confounder")
-    panel = study.data is not None and study.data.is_panel
-    if not panel and not two_by_two:
-        hint = ("bind panel data: `data \"f.csv\" panel(unit = u, time = t)`, or for repeated "
-                "cross-sections `using did(group = g, period = p)`")
-        if auto:
-            raise _error(study, "E503", f"{query.treatment} -> {query.outcome} is not "
-                         f"identifiable by adjustment ({_open_path(ident)}); difference-in-"
-                         "differences could remove the invariant confounder, but the data is "
-                         "not a panel", query, hint)
-        raise _error(study, "E503", "difference-in-differences needs panel data (unit and time) "
-                     "or a 2×2 design", query, hint)
-    data_reason = ""
-    unit = time = None
-    if panel and not two_by_two:
-        assert study.data is not None
-        unit, time = study.data.unit, study.data.time
-        frame = data if data is not None else load_data(study)
-        on, n_units = switches_on(study, frame, query.treatment)
-        if on == 0:
-            raise _error(study, "E505", f"the treatment '{query.treatment}' never switches on "
-                         f"within a unit of the panel ({n_units} units)", query,
-                         "difference-in-differences needs units observed before and after they "
-                         "start treatment")
-        data_reason = (f"the data is a panel ({unit} × {time}) in which {query.treatment} switches "
-                       f"on for {on} of {n_units} units")
-    elif two_by_two:
-        data_reason = (f"a 2×2 design: {opts.get('group')} × {opts.get('period')} in repeated "
-                       "cross-sections")
-    cluster = opts.get("cluster")
-    reasons = (
-        f"{graph_reason}.",
-        f"{data_reason[0].upper()}{data_reason[1:]}: difference-in-differences with "
-        f"{unit or 'group'} and {time or 'period'} fixed effects, estimating the effect on the "
-        "units that switched on (ATT).",
-    )
-    rule = ("latent confounding is time-invariant + panel where the treatment switches on → DiD"
-            if auto else f"{source} (assumptions checked)")
-    return Plan(**base, method="did", rule=rule, reasons=reasons, adjustment=covs,
-                options=options, unit=unit, time=time,
-                cluster=_column(study, str(cluster)) if cluster else None, absorbed=absorbed)
+            raise plan_error(model, "E501", f"iv needs an instrument, and the graph has none for "
+                             f"{t} -> {y}", query, "name one with `using iv(instrument = z)` "
+                             "if the graph omits it, or draw its arrows")
+        extra = (("instrument", inst),) if not given else ()
+        reasons = [f"{source}: {DESCRIPTIONS['iv']}, with {why}"
+                   + (f", adjusting for {names_text(adj)}" if adj else "") + "."]
+        if given and not found:
+            reasons.append(f"Warning: the graph does not make {names_text(inst)} an instrument "
+                           f"for {t} -> {y} (`causal identify` lists the ones it does): the "
+                           "exclusion restriction or the independence the estimate needs is "
+                           "not what the DAG says.")
+        reasons += _instrument_assumptions(model, inst, t, y, adj)
+        checked = "checked in" if found or not given else "not implied by"
+        return Plan(**base, method="iv", rule=f"{source} (instrument {checked} the graph)",
+                    reasons=tuple(reasons), adjustment=adj, options=(*options, *extra))
+    given = opts.get("mediators")
+    if given:
+        med = tuple(cast("tuple[str, ...]", given))
+    elif ident.front_door is not None:
+        med = tuple(sorted(ident.front_door))
+    else:
+        raise plan_error(model, "E501", f"frontdoor needs mediators that satisfy the front-door "
+                         f"criterion, and the graph has none for {t} -> {y}", query,
+                         "name them with `using frontdoor(mediators = {m})`")
+    extra = (("mediators", med),) if not given else ()
+    return Plan(**base, method="frontdoor", rule=f"{source} (front-door set checked)",
+                reasons=(f"{source}: {DESCRIPTIONS['frontdoor']} {names_text(med)}.",),
+                options=(*options, *extra))
 
 
-# --------------------------------------------------------------------------------------------
-# estimation
-# --------------------------------------------------------------------------------------------
-def _design(study: Study, p: Plan, query: Query, seed: int | None) -> Design:
+# Naming the missing arrows an IV design rests on tries each absent arrow (quadratic in the
+# variables, a d-separation test each): fine for the graphs people draw, skipped beyond this.
+ASSUMPTION_ARROWS_MAX_VARIABLES = 60
+
+
+def _instrument_assumptions(model: Model, instruments: Iterable[str], t: str, y: str,
+                            given: Iterable[str]) -> list[str]:
+    """The arrows whose absence the exclusion restriction and the instrument's independence
+    rest on, in words (so that a reviewer sees which missing arrow carries the design)."""
+    if len(model.variables) > ASSUMPTION_ARROWS_MAX_VARIABLES:
+        return [f"The exclusion restriction and independence rest on arrows absent from the "
+                f"graph; with {len(model.variables)} variables they are not listed one by one."]
+    import networkx as nx
+
+    from .estimators.iv import instrument_arrows
+
+    dag = nx.DiGraph()
+    dag.add_nodes_from(v.name for v in model.variables)
+    dag.add_edges_from((e.source, e.target) for e in model.directed_edges)
+    latents = {v.name for v in model.latents}
+    bidirected = [(e.source, e.target) for e in model.bidirected_edges]
+    out: list[str] = []
+    for z in instruments:
+        if z in dag:
+            out += instrument_arrows(dag, latents, z, t, y, tuple(given), bidirected).sentences(z)
+    return out
+
+
+def _plan_chosen(
+    model: Model, query: Query, ident: Identification, base: dict[str, Any], chosen: str,
+    source: str, options: tuple[tuple[str, OptionValue], ...], adj: tuple[str, ...],
+    blocks: str,
+) -> Plan:
+    """`using ols` / `matching` / `stratification`: the method asked for, its assumptions
+    checked."""
+    binary = base["treatment_kind"] == "binary"
+    if not ident.identifiable:
+        hint = [did_hint(model, query)] if is_panel(model) else []
+        raise plan_error(model, "E501", f"{chosen} needs a valid adjustment set of observed "
+                     f"variables, and {query.treatment} -> {query.outcome} has none: "
+                     + open_path(ident), query,
+                     "; ".join([h for h in hint if h] + alternatives(ident))
+                     or "measure a variable on the open path, or declare why the confounder "
+                     "is harmless")
+    if chosen in ("matching", "stratification"):
+        if not binary:
+            raise plan_error(model, "E502", f"{chosen} needs a binary treatment; "
+                         f"'{query.treatment}' is {base['treatment_kind']}", query,
+                         "use ols (an effect per unit of the treatment), or dichotomise the "
+                         "treatment into a binary variable")
+        if not adj:
+            raise plan_error(model, "E502", f"{chosen} needs at least one covariate, "
+                         f"and the adjustment set for {query.treatment} -> {query.outcome} "
+                         "is empty", query,
+                         "with nothing to adjust for the difference in means is unbiased: "
+                         "use ols")
+        # the resolver stores `exact` as a tuple of names
+        exact = tuple(cast("tuple[str, ...]", dict(options).get("exact", ()) or ()))
+        outside = [e for e in exact if e not in adj]
+        if outside:
+            raise plan_error(model, "E502", f"exact = {names_text(outside)}: not in the "
+                         f"adjustment set {names_text(adj)}", query,
+                         f"add `adjust for {names_text(outside)}` to the query if adjusting for it "
+                         "is valid, or drop it from exact")
+    reasons = [f"{source}: {DESCRIPTIONS[chosen]}; {blocks}."]
+    cross = None
+    if binary and adj:
+        cross = "ols" if chosen != "ols" else "matching"
+        reasons.append(f"{cross} on the same set runs as a cross-check.")
+    cluster = dict(options).get("cluster")
+    return Plan(**base, method=chosen, rule=f"{source} (assumptions checked)",
+                reasons=tuple(reasons), adjustment=adj, options=options, cross_check=cross,
+                cluster=data_column(model, str(cluster)) if cluster else None)
+
+
+def _design(study: Model, p: Plan, query: Query, seed: int | None) -> Design:
     opts = dict(p.options)
     return Design(
         treatment=p.treatment, outcome=p.outcome, estimand=p.estimand, covariates=p.adjustment,
@@ -420,40 +424,60 @@ def _design(study: Study, p: Plan, query: Query, seed: int | None) -> Design:
 
 
 def estimate(
-    study: Study,
+    study: Model,
     query: Query,
     *,
+    identification: Identification | None = None,
     data: pd.DataFrame | None = None,
     method: str | None = None,
     seed: int | None = None,
     checked: bool = False,
+    cross_check_rows: int | None = CROSS_CHECK_ROWS,
 ) -> QueryResult:
-    """Plan and run one query on the bound data (or on `data`)."""
+    """Plan and run one query on the bound data (or on `data`), on the given identification.
+
+    A matching cross-check (of OLS) runs on a seeded subsample of `cross_check_rows` rows when
+    the sample is larger; None runs it on every row (see `_cross_check`)."""
+    if data is None and engines.wants_engine(study):  # DuckDB / Spark: causal_dsl.engines
+        seed = DEFAULT_SEED if seed is None else seed
+        ident = identification if identification is not None else identification_of(study, query)
+        p = plan(study, query, method=method, identification=ident,
+                 data=engines.planning_frame(study, query, ident, method))  # DiD rules' columns
+        pushed = engines.estimate(study, query, p, _design(study, p, query, seed), ident, seed=seed)
+        if pushed is not None:
+            return pushed
+        data, checked = engines.load_frame(study), False  # not pushed down: needed columns only
     frame = data if data is not None else load_data(study)
     if not checked:
         check_data(study, frame)
     seed = DEFAULT_SEED if seed is None else seed
-    p = plan(study, query, method=method, data=frame)
-    names = [p.treatment, p.outcome, *p.adjustment]
-    names += [e for e in (p.option("exact") or ()) if e not in names]
-    for key in ("group", "period"):
+    ident = identification if identification is not None else identification_of(study, query)
+    p = plan(study, query, method=method, data=frame, identification=ident)
+    names = [p.treatment, p.outcome, *p.adjustment, *p.precision]
+    for key in ("exact", "instrument", "mediators"):  # sets of variables
+        names += [e for e in (p.option(key) or ()) if e not in names]
+    for key in ("group", "period", "weight", "sd"):
         if p.option(key):
             names.append(str(p.option(key)))
     panel_unit = study.data.unit if study.data is not None and study.data.is_panel else None
     cross_cluster = panel_unit if p.cross_check == "ols" else None
     extra = list(dict.fromkeys(c for c in (p.unit, p.time, p.cluster, cross_cluster) if c))
-    source = str(study.data.path or study.data.source) if study.data else "<DataFrame>"
+    # as written in the study (relative to it): shared output never shows this machine's paths
+    source = study.data.source if study.data else "<DataFrame>"
     prepared = prepare(study, frame, names, extra, source=source)
     span = query.span
     require_rows(prepared, max(4, len(p.adjustment) + 3), f"query '{query.name}'", span)
     require_varying(prepared, p.treatment, span)
     design = _design(study, p, query, seed)
+    if prepared.weights is not None and study.data is not None:  # `data ... weights(...)`
+        design = replace(design, weights=prepared.weights, weight_kind=study.data.weight_kind)
     checks: list[Check] = []
     if p.method == "matching" and study.data is not None and study.data.is_panel:
         checks.append(Check("warning", "the data is a panel but matching treats every row as "
                             "an independent unit: its standard error ignores that rows of one "
                             f"{study.data.unit} are alike (the OLS cross-check clusters)"))
-    if p.treatment_kind == "binary":
+    two_by_two = p.method == "did" and p.option("group") is not None
+    if p.treatment_kind == "binary" and not two_by_two:  # a 2×2 table has one treated cell
         counts = prepared.frame[p.treatment].value_counts()
         if counts.min() < 2:
             raise DataError(Diagnostic(
@@ -463,20 +487,31 @@ def estimate(
                             counts.items()),
                 span,
                 help="each arm needs at least two complete rows to be compared",
-            ), _sources(study))
-    result = ESTIMATORS[p.method](prepared.frame, design, prepared.extra)
+            ), sources_of(study))
+    try:
+        result = ESTIMATORS[p.method](prepared.frame, design, prepared.extra)
+    except DataError as err:
+        raise _with_did_hint(study, err) from None
     y = numeric(prepared.frame, p.outcome)
     d = numeric(prepared.frame, p.treatment)
-    naive = naive_contrast(y, d, binary=p.treatment_kind == "binary",
-                           label="naive " + ("difference in means" if p.treatment_kind ==
-                                             "binary" else "slope"))
+    if two_by_two and is_cell_table(design, numeric(prepared.frame, str(p.option("group"))),
+                                    numeric(prepared.frame, str(p.option("period")))):
+        naive = naive_from_cells(prepared.frame, design, y, d)
+    else:
+        naive = naive_contrast(y, d, binary=p.treatment_kind == "binary",
+                               label="naive " + ("difference in means" if p.treatment_kind ==
+                                                 "binary" else "slope"))
     cross: EstimatorResult | None = None
     agreement = None
     if p.cross_check:
-        cdesign = replace(design, options={}, cluster=cross_cluster or design.cluster)
+        cdesign = replace(design, options={}, cluster=cross_cluster or design.cluster,
+                          covariates=p.precision or design.covariates)
         try:
-            cross = ESTIMATORS[p.cross_check](prepared.frame, cdesign, prepared.extra)
+            cross, what = _cross_check(p.cross_check, prepared.frame, cdesign, prepared.extra,
+                                       seed, cross_check_rows)
             agreement = agreement_check(result, cross)
+            if what:
+                checks.append(Check("note", what))
         except CausalError as err:
             checks.append(Check("warning", f"cross-check by {p.cross_check} could not run: "
                                 + "; ".join(dg.message for dg in err.diagnostics)))
@@ -490,19 +525,61 @@ def estimate(
             f"{shift:+.4g}" + (" — the sign changed: the confounding was strong" if flip
                                else ""),
         ))
+    from .checks.fitted import fitted_robustness  # E-value, RV, Rosenbaum: from this fit
+
     return QueryResult(query=query.name, plan=p, sample=prepared.report, result=result,
                        naive=naive, cross_check=cross, agreement=agreement, seed=seed,
-                       checks=tuple(checks))
+                       checks=tuple(checks), identification=ident,
+                       robustness=fitted_robustness(study, p, result, y, d))
+
+
+def _cross_check(method: str, frame: pd.DataFrame, design: Design,
+                 extra: pd.DataFrame | None, seed: int, rows: int | None
+                 ) -> tuple[EstimatorResult, str]:
+    """Run the cross-check in proportion to what it is for: the reader's trust in the planned
+    estimate, not a second full analysis. A regression (OLS, Lin) is cheap and runs on every
+    row; matching, the costly one, runs on a seeded random subsample of `rows` rows when the
+    sample is larger (all rows when `rows` is None). Returns the result and a sentence saying
+    what was run when it was not the whole sample, for the output ("" otherwise: the output
+    already says which estimator cross-checked, on the same rows)."""
+    n = len(frame)
+    if method != "matching" or rows is None or n <= rows:
+        r = COMPANIONS[method](frame, design, extra)
+        return r, ""
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.choice(n, size=rows, replace=False))
+    sub = frame.iloc[keep]
+    sub_extra = extra.iloc[keep] if extra is not None and len(extra) == n else extra
+    r = COMPANIONS[method](sub, design, sub_extra)
+    what = (f"cross-check: {method} on a random subsample of {rows:,} of the {n:,} rows (seed "
+            f"{seed}), as a check of the planned estimate rather than a second full analysis; "
+            "its interval is wider than on every row (Python: cross_check_rows=None runs it "
+            "on all rows)")
+    return replace(r, description=f"{r.description}; on a random subsample of {rows:,} of "
+                   f"{n:,} rows (seed {seed})"), what
+
+
+def _with_did_hint(model: Model, err: DataError) -> DataError:
+    """E413 (no overlap) on panel data: say that comparing changes over time may work."""
+    if not is_panel(model) or not any(d.code == "E413" for d in err.diagnostics):
+        return err
+    hint = ("the data is a panel: if the treatment is set by unit- and period-level variables, "
+            "`using did` compares changes over time instead")
+    diags = [replace(d, help=f"{d.help}; {hint}" if d.help else hint) if d.code == "E413" else d
+             for d in err.diagnostics]
+    return DataError(diags, err.sources or sources_of(model))
 
 
 def run(
-    study: Study,
+    study: Model,
     *,
+    graph: CausalGraph | None = None,
     data: pd.DataFrame | None = None,
     method: str | None = None,
     seed: int | None = None,
     queries: Iterable[str] | None = None,
     keep_going: bool = False,
+    cross_check_rows: int | None = CROSS_CHECK_ROWS,
 ) -> RunResult:
     """Estimate every query (or those named in `queries`) on the bound data, read once.
 
@@ -512,34 +589,26 @@ def run(
     """
     wanted = list(queries) if queries is not None else [q.name for q in study.queries]
     if not study.queries:
-        raise PlanError(Diagnostic("E509", "the study has no query to run", None,
-                                   help="add a line such as `query main: ate(x -> y)`"),
-                        _sources(study))
-    chosen = []
-    for name in wanted:
-        try:
-            chosen.append(study.query(name))
-        except KeyError:
-            from .errors import suggest
-
-            raise PlanError(Diagnostic(
-                "E509", f"no query named '{name}'", None,
-                help=suggest(name, [q.name for q in study.queries])
-                or "queries are: " + ", ".join(q.name for q in study.queries),
-            ), _sources(study)) from None
-    frame = data if data is not None else load_data(study)
-    check_data(study, frame)
+        study.query()  # the model's one error for it: E223, the study has no query
+    chosen = [study.query(name) for name in wanted]  # E223 with "did you mean"
+    engine = data is None and engines.wants_engine(study)  # checked in the engine, per query
+    frame = data if data is not None or engine else load_data(study)
+    if frame is not None:
+        check_data(study, frame)
     results: list[QueryResult] = []
     failures: list[tuple[str, tuple[Diagnostic, ...]]] = []
     for q in chosen:
         try:
-            results.append(estimate(study, q, data=frame, method=method, seed=seed,
-                                    checked=True))
+            ident = identification_of(study, q, graph=graph)
+            results.append(estimate(study, q, identification=ident, data=frame, method=method,
+                                    seed=seed, checked=frame is not None,
+                                    cross_check_rows=cross_check_rows))
         except CausalError as err:
             if not keep_going:
                 raise
             failures.append((q.name, err.diagnostics))
-    source = str(study.data.path or study.data.source) if study.data else "<DataFrame>"
+    # as written in the study (relative to it): shared output never shows this machine's paths
+    source = study.data.source if study.data else "<DataFrame>"
     return RunResult(study.title, source, tuple(results), tuple(failures))
 
 

@@ -1,31 +1,43 @@
-"""Result values of estimation and their text, Markdown and JSON forms.
+"""Result values of estimation and of a report: data only.
 
-In: numbers computed by the estimators (`causal_dsl.estimators`) and the planner. Out: frozen
-dataclasses — `Estimate` (effect, SE, 95% interval, p-value), `Table` (balance, coefficients,
-event study), `Check` (one diagnostic line), `EstimatorResult` (one estimator's answer plus the
-diagnostics of its design), `SampleReport` (rows read, dropped and why, used), `QueryResult`
-(plan + sample + estimate + naive contrast + cross-check) and `RunResult` (every query) — each
-with ``summary()`` (text), ``to_markdown()`` and ``to_dict()`` / ``to_json()``.
+In: numbers computed by the estimators (`causal_dsl.estimators`) and the planner, and the parts
+of a report (`causal_dsl.report`). Out: frozen dataclasses — `Estimate` (effect, SE, 95%
+interval, p-value), `Table` (balance, coefficients, event study), `Check` (one diagnostic line),
+`EstimatorResult` (one estimator's answer plus the diagnostics of its design), `SampleReport`
+(rows read, dropped and why, used), `UnitData` (per-row scores and weights of a matching
+design), `Plan` (which estimator and why), `QueryResult` (plan +
+sample + estimate + naive contrast + cross-check + the query's identification), `RunResult`
+(every query), and `Report` / `QuerySection` (what a report says). Each gives ``to_dict()``
+(data) and, where it is a whole answer, ``to_json()`` and ``to_frame()`` (`causal_dsl.frames`).
 
-Nothing here raises on user input; formatting never fails on NaN or infinite values (they are
-shown as ``nan`` / ``inf`` in text and ``null`` in JSON).
+Drawing them as text, Markdown or HTML is the job of `causal_dsl.present`, a later stage this
+module must not import: ``str()``, ``summary()``, ``to_markdown()``, ``to_html()`` and Jupyter's
+``_repr_html_`` ask `causal_dsl.display`, which `causal_dsl.present.register()` fills, and fall
+back to the dataclass ``repr`` when nothing is registered.
+
+Nothing here raises on user input; numbers are spelled by `fmt` / `fmt_p`, which never fail on
+NaN or infinite values (``nan`` / ``inf``; ``null`` in JSON).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from scipy import special
 
-from .errors import Diagnostic
+from . import display
+from .errors import CausalError, Diagnostic
+from .model import Model, Query
+from .plans import Plan
 
 if TYPE_CHECKING:
-    from .planner import Plan
+    from .checks import FittedRobustness, StudyChecks
+    from .identify import Identification
 
 CheckLevel = Literal["ok", "note", "warning"]
 
@@ -126,7 +138,10 @@ class Estimate:
     ) -> Estimate:
         effect = float(effect)
         se = float(se)
-        # scipy.special, not scipy.stats: the same functions without seconds of import time
+        # scipy.special, not scipy.stats: the same functions without seconds of import time;
+        # imported here, so that the review verbs run in a core install (no scipy)
+        from scipy import special
+
         if df is not None and np.isfinite(df) and df > 0:
             crit = float(special.stdtrit(df, 0.5 + level / 2))
             tail = float(special.stdtr(df, -abs(effect) / se)) if se > 0 else float("nan")
@@ -145,13 +160,6 @@ class Estimate:
     def overlaps(self, other: Estimate) -> bool:
         return self.ci_low <= other.ci_high and other.ci_low <= self.ci_high
 
-    def line(self) -> str:
-        """``ATE = 1.23 (SE 0.10), 95% CI [1.03, 1.43], p < 0.001``."""
-        return (
-            f"{self.label} = {fmt(self.effect)} (SE {fmt(self.se)}), "
-            f"95% CI [{fmt(self.ci_low)}, {fmt(self.ci_high)}], p {_p_phrase(self.p_value)}"
-        )
-
     def to_dict(self) -> dict[str, Any]:
         return _clean(
             {
@@ -168,11 +176,6 @@ class Estimate:
         )
 
 
-def _p_phrase(p: float) -> str:
-    s = fmt_p(p)
-    return s if s.startswith("<") else f"= {s}"
-
-
 @dataclass(frozen=True, slots=True)
 class Check:
     """One line of a design's diagnostics: ``ok``, ``note`` or ``warning`` plus plain text."""
@@ -181,8 +184,7 @@ class Check:
     message: str
 
     def __str__(self) -> str:
-        mark = {"ok": "ok", "note": "note", "warning": "WARNING"}[self.level]
-        return f"[{mark}] {self.message}"
+        return _shown("text", self)
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "message": self.message}
@@ -196,40 +198,12 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
 
-    def text(self, indent: str = "") -> str:
-        cells = [list(self.columns)] + [[_cell(v) for v in r] for r in self.rows]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
-        lines = [f"{indent}{self.title}"]
-        for j, row in enumerate(cells):
-            pairs = enumerate(zip(row, widths, strict=True))
-            parts = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs]
-            lines.append(indent + "  " + "  ".join(parts).rstrip())
-            if j == 0:
-                lines.append(indent + "  " + "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
-
-    def markdown(self) -> str:
-        head = "| " + " | ".join(self.columns) + " |"
-        sep = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.columns))) + "|"
-        body = ["| " + " | ".join(_cell(v) for v in r) + " |" for r in self.rows]
-        return "\n".join([f"**{self.title}**", "", head, sep, *body])
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "columns": list(self.columns),
             "rows": _clean([list(r) for r in self.rows]),
         }
-
-
-def _cell(v: Any) -> str:
-    if isinstance(v, str):
-        return v
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (float, np.floating)):
-        return fmt(v, 3)
-    return fmt(v) if isinstance(v, (int, np.integer)) else str(v)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +226,9 @@ class SampleReport:
         return self.rows_read - self.rows_used
 
     def describe(self) -> str:
-        """``1000 rows read from heart.csv; 12 dropped for missing values (age: 10, ...)``."""
+        """``1000 rows read from heart.csv; 12 dropped for missing values (age: 10, ...)``.
+
+        A sentence, not a format: every presenter shows it (escaped for its format)."""
         parts = [f"{self.rows_read} rows read from {self.source}"]
         if self.dropped:
             why = ", ".join(f"{c}: {n}" for c, n in self.missing_by_column if n)
@@ -293,6 +269,9 @@ class EstimatorResult:
     checks: tuple[Check, ...] = ()
     tables: tuple[Table, ...] = ()
     details: tuple[tuple[str, Any], ...] = ()
+    # per-row figures of a design that has them (matching), for `QueryResult.matched_data`
+    # and the overlap plot; not part of the JSON (one number per row)
+    units: UnitData | None = field(default=None, compare=False, repr=False)
 
     def detail(self, key: str, default: Any = None) -> Any:
         return dict(self.details).get(key, default)
@@ -319,6 +298,25 @@ class EstimatorResult:
         }
 
 
+@dataclass(frozen=True, eq=False)
+class UnitData:
+    """Per row of the estimation sample, what matching did with it: `rows` the coded columns
+    (a DataFrame), `distance` the scale matched on, `score` the propensity score, `weights`
+    those of the balance table (0: unused), `dropped` targets without a match, and
+    `outside_support`; `subclass` the pair (without replacement only, as MatchIt)."""
+
+    rows: Any
+    treatment: str
+    distance: np.ndarray
+    distance_name: str
+    score: np.ndarray
+    weights: np.ndarray
+    dropped: np.ndarray
+    outside_support: np.ndarray
+    subclass: np.ndarray | None = None
+
+
+# --------------------------------------------------------------------------------------------
 # --------------------------------------------------------------------------------------------
 # per query and per run
 # --------------------------------------------------------------------------------------------
@@ -329,7 +327,7 @@ class QueryResult:
     The headline fields (`effect`, `se`, `ci_low`, `ci_high`, `p_value`) are those of the
     planned estimator; `naive` is the unadjusted contrast on the same rows; `cross_check` is
     the other valid adjustment estimator when there is one, and `agreement` says whether the
-    two intervals overlap.
+    two intervals overlap. `robustness`: E-value, RV, Rosenbaum bounds of this fit (planner).
     """
 
     query: str
@@ -341,6 +339,10 @@ class QueryResult:
     agreement: Check | None = None
     seed: int | None = None
     checks: tuple[Check, ...] = field(default=())
+    # the identification the plan was made from (filled by the planner), so that a report
+    # does not identify the query again; not part of the JSON, which `causal identify` gives
+    identification: Identification | None = field(default=None, compare=False, repr=False)
+    robustness: FittedRobustness | None = field(default=None, compare=False, repr=False)
 
     # headline numbers ----------------------------------------------------------------------
     @property
@@ -380,58 +382,36 @@ class QueryResult:
     def warnings(self) -> tuple[str, ...]:
         return tuple(c.message for c in self.all_checks if c.level == "warning")
 
-    # formats -------------------------------------------------------------------------------
+    # tables for programs (built by causal_dsl.frames) -----------------------------------
+    def tidy_rows(self) -> list[dict[str, Any]]:
+        """One dict per estimate (planned, cross-check, naive): broom's ``tidy()`` columns."""
+        from .frames import tidy_rows
+
+        return tidy_rows(self)
+
+    def to_frame(self) -> Any:
+        """The estimates as a pandas DataFrame, one row per estimate (broom's convention:
+        estimate, std_error, conf_low, conf_high, p_value; with query, role, estimand, method,
+        n and the kind of standard error)."""
+        from .frames import tidy_frame
+
+        return tidy_frame(self.tidy_rows())
+
+    def matched_data(self, *, all_units: bool = False) -> Any:
+        """The matched sample as a pandas DataFrame, MatchIt's ``match.data()`` convention
+        (`causal_dsl.frames.matched_data`); E608 when the query was not estimated by
+        matching."""
+        from .frames import matched_data
+
+        return matched_data(self, all_units=all_units)
+
+    # formats (drawn by causal_dsl.present) ----------------------------------------------
     def summary(self) -> str:
-        p = self.plan
-        lines = [f"Query {self.query}: {p.estimand.upper()}({p.treatment} -> {p.outcome})"]
-        lines.append(f"  Plan: {p.method}  [rule: {p.rule}]")
-        for r in p.reasons:
-            lines.append(f"    - {r}")
-        lines.append(f"  Estimate: {self.estimate.line()}")
-        lines.append(f"    {self.result.description}")
-        lines.append(f"    standard errors: {self.estimate.se_kind}")
-        lines.append(f"  Naive (unadjusted) contrast: {self.naive.line()}")
-        if self.cross_check is not None:
-            lines.append(
-                f"  Cross-check ({self.cross_check.method}): {self.cross_check.estimate.line()}"
-            )
-        lines.append(f"  Sample: {self.sample.describe()}")
-        for n in self.sample.notes:
-            lines.append(f"    - {n}")
-        lines.append("  Diagnostics:")
-        for c in self.all_checks:
-            lines.append(f"    {c}")
-        for t in self.result.tables:
-            lines.append(t.text(indent="  "))
-        if self.seed is not None:
-            lines.append(f"  Seed: {self.seed}")
-        return "\n".join(lines)
+        """The text ``causal run`` prints for this query."""
+        return _shown("text", self)
 
     def to_markdown(self) -> str:
-        p = self.plan
-        e = self.estimate
-        out = [f"## Query `{self.query}`: {p.estimand.upper()}({p.treatment} → {p.outcome})", ""]
-        out.append(f"**Plan:** {p.method} (rule: {p.rule})")
-        out.append("")
-        out += [f"- {r}" for r in p.reasons]
-        out.append("")
-        out += [
-            "| | estimate | SE | 95% CI | p |",
-            "|---|---:|---:|---|---:|",
-            _md_row(f"**{e.label}** ({self.result.method})", e),
-            _md_row("naive contrast", self.naive),
-        ]
-        if self.cross_check is not None:
-            out.append(_md_row(f"cross-check ({self.cross_check.method})",
-                               self.cross_check.estimate))
-        out += ["", f"{self.result.description}. Standard errors: {e.se_kind}.", ""]
-        out.append(f"**Sample:** {self.sample.describe()}.")
-        out += [f"- {n}" for n in self.sample.notes]
-        out += ["", "**Diagnostics:**", ""]
-        out += [f"- {c.level}: {c.message}" for c in self.all_checks]
-        for t in self.result.tables:
-            out += ["", t.markdown()]
-        return "\n".join(out)
+        return _shown("markdown", self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -446,6 +426,7 @@ class QueryResult:
             "checks": [c.to_dict() for c in self.checks],
             "warnings": list(self.warnings),
             "seed": self.seed,
+            "robustness": _clean(self.robustness.to_dict()) if self.robustness else None,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -454,18 +435,9 @@ class QueryResult:
     def __str__(self) -> str:
         return self.summary()
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """Jupyter's view: estimates, forest plot, plan, sample, diagnostics (escaped HTML)."""
-        from .report import query_result_html
-
-        return query_result_html(self)
-
-
-def _md_row(name: str, e: Estimate) -> str:
-    return (
-        f"| {name} | {fmt(e.effect)} | {fmt(e.se)} | [{fmt(e.ci_low)}, {fmt(e.ci_high)}] "
-        f"| {fmt_p(e.p_value)} |"
-    )
+        return display.show("html", self)
 
 
 @dataclass(frozen=True)
@@ -498,50 +470,101 @@ class RunResult:
         raise KeyError(key)
 
     def summary(self) -> str:
-        head = f"Study: {self.title}" if self.title else "Study"
-        parts = [f"{head}\nData: {self.source}"]
-        parts += [r.summary() for r in self.results]
-        parts += [f"Query {name}: not estimated ({', '.join(d.code for d in diags)}: "
-                  f"{diags[0].message})" for name, diags in self.failures if diags]
-        return "\n\n".join(parts)
+        """The text ``causal run`` prints."""
+        return _shown("text", self)
 
     def to_markdown(self) -> str:
-        head = f"# {self.title}" if self.title else "# Causal study"
-        parts = [f"{head}\n\nData: `{self.source}`"]
-        parts += [r.to_markdown() for r in self.results]
-        parts += [f"## Query `{name}`: not estimated\n\n"
-                  + "\n".join(f"- {d.code}: {d.message}" for d in diags)
-                  for name, diags in self.failures]
-        return "\n\n".join(parts) + "\n"
+        return _shown("markdown", self)
+
+    def to_frame(self) -> Any:
+        """Every query's estimates as one pandas DataFrame (`QueryResult.to_frame`'s rows)."""
+        from .frames import tidy_frame
+
+        return tidy_frame([row for r in self.results for row in r.tidy_rows()])
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "data": self.source,
             "queries": [r.to_dict() for r in self.results],
-            "failures": [{"query": name, "diagnostics": [d.to_json() for d in diags]}
+            "failures": [{"query": name, "diagnostics": [d.to_dict() for d in diags]}
                          for name, diags in self.failures],
         }
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
-    def format(self, kind: str = "text") -> str:
-        """``text``, ``markdown`` or ``json``."""
+    def format(self, kind: str = "text", *, verbose: bool = False) -> str:
+        """``text``, ``markdown`` or ``json`` (what ``causal run --format`` prints): the
+        summary table, or with `verbose` also every query's details and the comparison."""
         if kind == "json":
             return self.to_json()
-        if kind == "markdown":
-            return self.to_markdown()
-        return self.summary()
+        return _shown(f"{kind}-verbose" if verbose else kind, self)
 
     def __str__(self) -> str:
         return self.summary()
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """Jupyter's view: every query's estimates (escaped HTML)."""
-        from .report import run_result_html
+        return display.show("html", self)
 
-        return run_result_html(self)
+
+# --------------------------------------------------------------------------------------------
+# a report (built by causal_dsl.report, drawn by causal_dsl.present)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QuerySection:
+    """What a report says about one query: its identification (or why there is none), its
+    estimates (or why there are none), and its own diagram when its roles differ from the
+    main one."""
+
+    query: Query
+    identification: Identification | None = None
+    identification_error: CausalError | None = None
+    result: QueryResult | None = None
+    estimation_error: CausalError | None = None
+    diagram_svg: str | None = None
+    diagram_mermaid: str | None = None
+    highlight: str = "adjustment"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything in a report, computed once; `to_html` and `to_markdown` only draw it."""
+
+    study: Model
+    assumptions: tuple[str, ...]
+    implications: tuple[str, ...]
+    implications_more: int
+    sections: tuple[QuerySection, ...]
+    diagram_svg: str | None
+    diagram_mermaid: str
+    diagram_note: str
+    diagram_highlight: str = "adjustment"
+    data_note: str | None = None  # why there are no estimates (no data, data error)
+    data_error: CausalError | None = None
+    estimated: bool = False
+    engine: str | None = None
+    notes: tuple[str, ...] = field(default=())
+    checks: StudyChecks | str | None = None  # the assumptions on trial, or why they are not
+
+    @property
+    def title(self) -> str:
+        return self.study.title or (Path(self.study.path).stem if self.study.path else
+                                    "Causal study")
+
+    def to_html(self) -> str:
+        return _shown("html", self)
+
+    def to_markdown(self) -> str:
+        return _shown("markdown", self)
+
+
+def _shown(fmt_: str, value: object) -> str:
+    """`value` drawn in `fmt_` by its presenter (`causal_dsl.present`), or its ``repr`` when
+    no presenter is registered (this module cannot import that later stage)."""
+    drawn = display.show(fmt_, value)
+    return drawn if drawn is not None else repr(value)
 
 
 def agreement_check(a: EstimatorResult, b: EstimatorResult) -> Check:
@@ -562,7 +585,3 @@ def agreement_check(a: EstimatorResult, b: EstimatorResult) -> Check:
         "between the adjustment set and the outcome (which biases OLS) or poor overlap "
         "(which strains matching); look at the balance table and the overlap report",
     )
-
-
-def tables_of(rows: Sequence[Sequence[Any]], title: str, columns: Sequence[str]) -> Table:
-    return Table(title, tuple(columns), tuple(tuple(r) for r in rows))

@@ -15,137 +15,41 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from lark import Lark, Token, Tree, UnexpectedToken
 
-from .errors import Diagnostic, ParseError, Span, suggest
-from .model import METHOD_OPTIONS
+from .errors import Diagnostic, ParseError, Span
+from .syntax_errors import _diagnose, _lexical_error
+from .syntax_terms import TermBuilder, _number, _span, _unquote_string
+from .syntax_tree import (
+    ArrowStmt,
+    Comment,
+    CondNode,
+    DataStmt,
+    Derivation,
+    EngineSource,
+    FormulaNode,
+    Ident,
+    LatentStmt,
+    LayoutStmt,
+    Option,
+    QueryStmt,
+    SelectedStmt,
+    SetClause,
+    Statement,
+    StudyStmt,
+    SyntaxFile,
+    Term,
+    UsingClause,
+    Value,
+    VarStmt,
+    WeightsClause,
+)
 
 MAX_CACHED_SHAPES = 4096
-
-# --- the syntax tree ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Ident:
-    """A name as written; `text` has backquotes removed."""
-
-    text: str
-    span: Span = field(compare=False, repr=False)
-    quoted: bool = field(default=False, compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Value:
-    """An option value or a level: kind is "string", "number", "name" or "set"."""
-
-    kind: str
-    value: Any  # str, int, float, or tuple[Ident, ...] for a set
-    span: Span = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    key: Ident
-    value: Value
-    span: Span = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class StudyStmt:
-    title: str
-    span: Span = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class DataStmt:
-    source: str
-    panel: tuple[Option, ...] | None
-    span: Span = field(compare=False, repr=False)
-    source_span: Span | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class VarStmt:
-    name: Ident
-    type_name: Ident
-    levels: tuple[Value, ...] | None
-    column: str | None
-    label: str | None
-    span: Span = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class LatentStmt:
-    name: Ident
-    invariant: bool
-    label: str | None
-    span: Span = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One side of an arrow: a single name or a ``{group}``."""
-
-    names: tuple[Ident, ...]
-    group: bool
-    span: Span = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ArrowStmt:
-    """``a -> {b, c} <-> d``: `ops[i]` ("->", "<-" or "<->") joins `terms[i]` and `terms[i+1]`."""
-
-    terms: tuple[Term, ...]
-    ops: tuple[str, ...]
-    span: Span = field(compare=False, repr=False)
-    op_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class SetClause:
-    """``adjusting {..}``, ``adjust for {..}`` or ``never adjust for {..}``."""
-
-    kind: str  # "adjusting" | "adjust_for" | "never_adjust_for"
-    names: tuple[Ident, ...]
-    span: Span = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class UsingClause:
-    method: Ident
-    options: tuple[Option, ...] | None
-    span: Span = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class QueryStmt:
-    name: Ident
-    estimand: Ident
-    treatment: Ident
-    outcome: Ident
-    clauses: tuple[SetClause | UsingClause, ...]
-    span: Span = field(compare=False, repr=False)
-
-
-Statement = StudyStmt | DataStmt | VarStmt | LatentStmt | ArrowStmt | QueryStmt
-
-
-@dataclass(frozen=True, slots=True)
-class Comment:
-    text: str  # including the leading '#'
-    span: Span = field(compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class SyntaxFile:
-    path: str | None
-    text: str
-    statements: tuple[Statement, ...]
-    comments: tuple[Comment, ...]
-
 
 # --- the parser --------------------------------------------------------------------------------
 def grammar_path() -> Path:
@@ -302,6 +206,22 @@ def _grammar() -> _Grammar:
     return _Grammar()
 
 
+def normalise_text(text: str) -> str:
+    r"""The one line-ending rule of every reader: ``\r\n`` and a lone ``\r`` end a line, as in
+    a text editor, and become ``\n``; a UTF-8 byte-order mark at the start is dropped. So
+    ``parse(text)``, ``load(path)``, ``fmt`` and the language server see the same lines, and
+    an arrow after a lone CR in a comment is an arrow, not part of the comment.
+
+    >>> normalise_text("\ufeffvar x: binary\r\n# c\rx -> y\r")
+    'var x: binary\n# c\nx -> y\n'
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
 def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
     """Parse `text` into a syntax tree, reporting every line that does not parse.
 
@@ -309,8 +229,24 @@ def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
     >>> [type(s).__name__ for s in tree.statements], tree.comments[0].text
     (['VarStmt', 'ArrowStmt'], '# note')
     """
+    tree, diagnostics = parse_recovering(text, path)
+    if diagnostics:
+        raise ParseError(diagnostics, {path: tree.text})
+    return tree
+
+
+def parse_recovering(text: str, path: str | None = None
+                     ) -> tuple[SyntaxFile, list[Diagnostic]]:
+    """The statements that parse, and one diagnostic per line that does not (sorted by
+    position): the lines that parse can still be resolved (`causal_dsl.recover`).
+
+    >>> tree, problems = parse_recovering("var x: binary\\nx -> -> y\\nvar y: count\\n")
+    >>> [type(s).__name__ for s in tree.statements], [d.span.line for d in problems]
+    (['VarStmt', 'VarStmt'], [2])
+    """
     if not isinstance(text, str):
         raise TypeError("parse_syntax expects text (str)")
+    text = normalise_text(text)
     grammar = _grammar()
     builder = _ToSyntax(path)
     statements: list[Statement] = []
@@ -364,10 +300,8 @@ def parse_syntax(text: str, path: str | None = None) -> SyntaxFile:
         elif broken_line != line:
             line_toks.append(_new(_Tok, (kind, value, line, column, column + len(value))))
             line_key.append(value if kind == "NAME" and value in keywords else kind)
-    if diagnostics:
-        diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
-        raise ParseError(diagnostics, {path: text})
-    return SyntaxFile(path, text, tuple(statements), tuple(comments))
+    diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
+    return SyntaxFile(path, text, tuple(statements), tuple(comments)), diagnostics
 
 
 def _finish_line(
@@ -391,58 +325,10 @@ def _finish_line(
         statements.append(build(builder, toks))
 
 
-# --- Lark tree → syntax dataclasses --------------------------------------------------------------
-def _span(token: _Tok, path: str | None) -> Span:
-    # A _Tok is on one line and its positions are 1-based: no fallbacks needed.
-    line = token.line
-    return _new(Span, (path, line, token.column, line, token.end_column))
-
-
-def _unquote_string(raw: str) -> str:
-    """Decode a "..." literal: \\" \\\\ \\n \\t \\r \\uXXXX; any other escape is kept as written.
-
-    >>> _unquote_string(r'"a \\"b\\" \\u00e9"')
-    'a "b" é'
-    """
-    body = raw[1:-1]
-    if "\\" not in body:  # the usual case: nothing to decode
-        return body
-    out: list[str] = []
-    i = 0
-    simple = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/"}
-    while i < len(body):
-        ch = body[i]
-        if ch != "\\" or i + 1 >= len(body):
-            out.append(ch)
-            i += 1
-            continue
-        nxt = body[i + 1]
-        if nxt in simple:
-            out.append(simple[nxt])
-            i += 2
-        elif nxt == "u" and _is_hex(body[i + 2 : i + 6]):
-            out.append(chr(int(body[i + 2 : i + 6], 16)))
-            i += 6
-        else:
-            out.append(ch + nxt)
-            i += 2
-    return "".join(out)
-
-
-def _is_hex(s: str) -> bool:
-    return len(s) == 4 and all(c in "0123456789abcdefABCDEF" for c in s)
-
-
-def _number(raw: str) -> int | float:
-    try:
-        return int(raw)
-    except ValueError:
-        return float(raw)
-
-
-class _ToSyntax:
-    """Turns a line's template tree into the dataclasses above; one method per grammar rule,
-    called with the rule's children as Lark's `Transformer` would. Spans come from the tokens."""
+class _ToSyntax(TermBuilder):
+    """Turns a line's template tree into the syntax dataclasses; one method per grammar rule,
+    called with the rule's children as Lark's `Transformer` would. Spans come from the tokens.
+    Levels, formulas and conditions are built by `TermBuilder` (`causal_dsl.syntax_terms`)."""
 
     def __init__(self, path: str | None) -> None:
         self.path = path
@@ -458,35 +344,37 @@ class _ToSyntax:
         return getattr(self, rule)([self.build(c, toks) for c in children])
 
 
-    def _ident(self, token: _Tok) -> Ident:
-        line = token.line
-        span = _new(Span, (self.path, line, token.column, line, token.end_column))
-        if token.type == "QUOTED_NAME":
-            return Ident(token.value[1:-1], span, True)
-        return Ident(token.value, span, False)
-
-    def _value(self, item: Any) -> Value:
-        if isinstance(item, Value):
-            return item
-        span = _span(item, self.path)
-        if item.type == "STRING":
-            return Value("string", _unquote_string(str(item)), span)
-        if item.type == "NUMBER":
-            return Value("number", _number(str(item)), span)
-        return Value("name", self._ident(item).text, span)
-
     def study(self, items: list[_Tok]) -> StudyStmt:
         (title,) = items
         return StudyStmt(_unquote_string(str(title)), self.line_span)
 
     def data(self, items: list[Any]) -> DataStmt:
-        source, panel = items
-        return DataStmt(
-            _unquote_string(str(source)),
-            panel[0] if panel is not None else None,
-            self.line_span,
-            _span(source, self.path),
-        )
+        source, panel, weights = items
+        engine = source if isinstance(source, EngineSource) else None
+        if engine is not None:
+            where = engine.path_span or engine.span
+            text = engine.path or ""
+        else:
+            where, text = _span(source, self.path), _unquote_string(str(source))
+        return DataStmt(text, panel[0] if panel is not None else None, self.line_span, where,
+                        weights, engine)
+
+    def engine(self, items: list[Any]) -> EngineSource:
+        kind, *rest = items
+        path = rest[0] if rest and isinstance(rest[0], _Tok) else None
+        options = tuple(o for o in rest if isinstance(o, Option))
+        ident = self._ident(kind)
+        end = options[-1].span if options else (_span(path, self.path) if path else ident.span)
+        return EngineSource(ident, _unquote_string(str(path)) if path is not None else None,
+                            options, ident.span.cover(end),
+                            _span(path, self.path) if path is not None else None)
+
+    def weights(self, items: list[Any]) -> WeightsClause:
+        column, *options = items
+        ident = self._ident(column)
+        opts = tuple(o for o in options if o is not None)
+        span = ident.span.cover(opts[-1].span) if opts else ident.span
+        return WeightsClause(ident, opts, span)
 
     def panel(self, items: list[Any]) -> tuple[tuple[Option, ...], Span]:
         options = tuple(o for o in items if o is not None)
@@ -494,7 +382,7 @@ class _ToSyntax:
         return options, span
 
     def var_decl(self, items: list[Any]) -> VarStmt:
-        name, type_name, levels, alias, label = items
+        name, type_name, levels, alias, derivation, label = items
         ident = self._ident(name)
         span = self.line_span
         return VarStmt(
@@ -504,12 +392,28 @@ class _ToSyntax:
             column=alias[0] if alias is not None else None,
             label=_unquote_string(str(label)) if label is not None else None,
             span=span,
+            derivation=derivation,
         )
 
-    def levels(self, items: list[Any]) -> tuple[tuple[Value, ...], Span]:
-        values = tuple(self._value(i) for i in items if i is not None)
-        span = values[0].span.cover(values[-1].span) if values else self.line_span
-        return values, span
+    def derived_from(self, items: list[Any]) -> Derivation:
+        key, column = items
+        ident, value = self._ident(key), self._value(column)
+        return Derivation(ident, value, None, ident.span.cover(value.span))
+
+    def derived_when(self, items: list[Any]) -> Derivation:
+        (condition,) = items
+        return Derivation(None, None, condition, condition.span)
+
+    def selected_decl(self, items: list[Any]) -> SelectedStmt:
+        name, label = items
+        return SelectedStmt(self._ident(name),
+                            _unquote_string(str(label)) if label is not None else None,
+                            self.line_span)
+
+    def layout(self, items: list[Any]) -> LayoutStmt:
+        name, x, y = items
+        return LayoutStmt(self._ident(name), float(x.value), float(y.value),
+                          (str(x.value), str(y.value)), self.line_span)
 
     def alias(self, items: list[_Tok]) -> tuple[str, Span]:
         (column,) = items
@@ -618,196 +522,11 @@ def _compile(template: Any) -> Callable[[_ToSyntax, list[_Tok]], Any] | None:
     return build
 
 
-# --- syntax errors -------------------------------------------------------------------------------
-_TERMINAL_WORDS = {
-    "NAME": "a name",
-    "QUOTED_NAME": "a `quoted name`",
-    "STRING": 'a "string"',
-    "NUMBER": "a number",
-    "_NL": "the end of the line",
-    "$END": "the end of the file",
-    "ARROW": "'->'",
-    "BIARROW": "'<->'",
-    "BACKARROW": "'<-'",
-    "INVARIANT": "'invariant'",
-    "COLON": "':'",
-    "COMMA": "','",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "LBRACE": "'{'",
-    "RBRACE": "'}'",
-    "EQUAL": "'='",
-}
-_KEYWORDS = ("study", "data", "var", "latent", "query", "panel", "as", "invariant", "adjusting",
-             "adjust", "for", "never", "using")
-
-
-def _describe_expected(expected: set[str]) -> str:
-    words = []
-    for name in sorted(expected):
-        if name in _TERMINAL_WORDS:
-            words.append(_TERMINAL_WORDS[name])
-        elif name.isupper() and name.lower() in _KEYWORDS:
-            words.append(f"'{name.lower()}'")
-        elif not name.startswith("__"):
-            words.append(name.lower())
-    words = sorted(set(words))
-    if not words:
-        return ""
-    if len(words) == 1:
-        return words[0]
-    return ", ".join(words[:-1]) + " or " + words[-1]
-
-
-def _describe_token(token: Token) -> str:
-    if token.type == "_NL":
-        return "end of line"
-    if token.type == "$END":
-        return "end of file"
-    return f"'{token}'"
-
-
-def _lexical_error(
-    text: str, position: int, line: int, line_start: int, path: str | None, expected: set[str]
-) -> Diagnostic:
-    """A character that starts no token: an unterminated string or name, or a stray symbol."""
-    column = position - line_start + 1
-    char = text[position]
-    span = Span(path, line, column, line, column + 1)
-    if char == '"':
-        rest = text[position:].split("\n", 1)[0]
-        return Diagnostic(
-            "E102", "unterminated string", Span(path, line, column, line, column + len(rest)),
-            help='close the string with " on the same line (write \\" for a quote inside it)',
-        )
-    if char == "`":
-        return Diagnostic("E102", "unterminated quoted name", span,
-                          help="close the name with a backquote ` on the same line")
-    word = _word_at(text, position)
-    if char == ";":
-        help_text: str | None = "statements end at the end of a line; no ';' is needed"
-    elif char == "'":
-        help_text = 'strings are written in double quotes: "like this" (and names that are ' \
-            "not plain words in backquotes: `like this`)"
-    elif text.startswith("--", position):
-        help_text = ("'--' (an undirected edge) is not in the language: every arrow of a DAG has "
-                     "a direction; write a -> b or b -> a, or a <-> b for a hidden common cause")
-    elif char in "→⟶⇒⇾←⟵⇐↔⟷⇔":
-        help_text = "write arrows with plain characters: ->, <- or <->"
-    elif char == "-" and word != "-":
-        help_text = f"a name cannot contain '-': use '_' or write the name in backquotes: `{word}`"
-    else:
-        words = _describe_expected(expected)
-        help_text = f"expected {words}" if words else None
-    return Diagnostic("E101", f"unexpected character {char!r}", span, help=help_text)
-
-
-_STATEMENT_KEYWORDS = ("study", "data", "var", "latent", "query")
-_ARROWS = ("ARROW", "BIARROW", "BACKARROW")
-
-
-def _diagnose(
-    error: UnexpectedToken, text: str, path: str | None, line_toks: Sequence[_Tok] = ()
-) -> Diagnostic:
-    """Turn Lark's exception for a token the grammar does not take here into a diagnostic.
-
-    `line_toks` are the tokens of the line, to recognise the usual mistakes: a misspelt or
-    capitalised statement keyword, a statement continued on the next line, a keyword used as a
-    name, a name that starts with a digit, a bare word where a "string" belongs.
-    """
-    token = error.token
-    line = token.line or 1
-    column = token.column or 1
-    width = max(1, len(str(token))) if token.type != "_NL" else 1
-    span = Span(path, line, column, line, column + width)
-    accepted = _accepted(error)
-    expected = _describe_expected(accepted)
-    previous = _previous_token(error)
-    first = line_toks[0] if line_toks else None
-    # `opener` is the previous token when it opens the line (`data -> x`, `Var x: binary`).
-    opener = previous if (
-        previous is not None and first is not None
-        and (previous.line, previous.column) == (first.line, first.column)
-    ) else None
-    help_text: str | None = None
-    message = f"unexpected {_describe_token(token)}"
-    if opener is not None and str(opener) in _KEYWORDS and token.type in _ARROWS:
-        help_text = (
-            f"'{opener}' is a keyword; to use it as a variable name, write it in "
-            f"backquotes: `{opener}`"
-        )
-        span = _token_span(opener, path)
-    elif token.type == "NAME" and str(token) in _KEYWORDS:
-        help_text = f"'{token}' is a keyword here; write `{token}` to use it as a name"
-    elif token.type in _ARROWS and first is not None and token.column == first.column:
-        help_text = ("a statement ends at the end of its line and cannot continue on the next "
-                     "one; repeat the name the arrow starts from on this line")
-    elif (opener is not None and opener.type == "NAME" and token.type not in _ARROWS
-          and (close := suggest(str(opener).lower(), _STATEMENT_KEYWORDS))):
-        message = f"unknown statement '{opener}'"
-        help_text = (f"{close} (a statement starts with study, data, var, latent or query, or "
-                     "is an arrow such as a -> b)")
-        span = _token_span(opener, path)
-    elif token.type == "NUMBER" and ({"NAME", "QUOTED_NAME"} & accepted):
-        help_text = (f"a name cannot start with a digit; write it in backquotes: "
-                     f"`{_word_from(token, line_toks)}`")
-    elif token.type == "COLON" and first is not None and first.value == "latent":
-        help_text = ("a latent variable has no type (it is not in the data): write "
-                     "latent <name> [\"label\"], or declare it with var if the data has it")
-    elif accepted == {"STRING"} and token.type in ("NAME", "QUOTED_NAME", "NUMBER"):
-        help_text = f'expected a "string": write "{str(token).strip("`")}"'
-    elif (previous is not None and str(previous) == "using"
-          and token.type in ("_NL", "LPAR")):
-        help_text = "expected a method name: " + ", ".join(METHOD_OPTIONS)
-    elif expected:
-        help_text = f"expected {expected}"
-    return Diagnostic("E104", message, span, help=help_text)
-
-
-def _token_span(token: Token, path: str | None) -> Span:
-    line, column = token.line or 1, token.column or 1
-    return Span(path, line, column, line, column + len(str(token)))
-
-
-def _word_at(text: str, position: int) -> str:
-    """The run of name-like characters and '-' around `position` (``x-y``), for a hint."""
-    start = position
-    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
-        start -= 1
-    end = position + 1
-    while end < len(text) and (text[end].isalnum() or text[end] in "_.-"):
-        end += 1
-    return text[start:end]
-
-
-def _word_from(token: Token, line_toks: Sequence[_Tok]) -> str:
-    """`token` joined with the tokens that touch it (``2x`` is lexed as 2 and x), for a hint."""
-    word = str(token)
-    for tok in line_toks:
-        if tok.line != token.line or tok.column < (token.column or 0) + len(str(token)):
-            continue
-        if tok.column != (token.column or 0) + len(word) or tok.type not in ("NAME", "NUMBER"):
-            break
-        word += tok.value
-    return word
-
-
-def _accepted(error: UnexpectedToken) -> set[str]:
-    """The terminals the parser would take here (more exact than the lexer's own list)."""
-    interactive = getattr(error, "interactive_parser", None)
-    if interactive is not None:
-        try:
-            return set(interactive.accepts())
-        except Exception:  # a hint is not worth a crash: fall back to Lark's list
-            pass
-    return set(error.expected)
-
-
-def _previous_token(error: UnexpectedToken) -> Token | None:
-    state = getattr(error, "state", None)
-    stack = getattr(state, "value_stack", None) if state is not None else None
-    if stack:
-        last = stack[-1]
-        if isinstance(last, Token):
-            return last
-    return None
+__all__ = [
+    "ArrowStmt", "Comment", "CondNode", "DataStmt", "Derivation", "EngineSource", "FormulaNode",
+    "Ident",
+    "LatentStmt", "LayoutStmt", "Option", "QueryStmt", "SelectedStmt", "SetClause", "Statement",
+    "StudyStmt", "SyntaxFile", "Term", "UsingClause", "Value", "VarStmt", "WeightsClause",
+    "_number", "_unquote_string", "grammar_path", "normalise_text", "parse_recovering",
+    "parse_syntax",
+]

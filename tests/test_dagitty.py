@@ -31,13 +31,16 @@ UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
 def _graph(study: Study) -> tuple[object, ...]:
-    """What survives a trip through DAGitty: names, latency, labels, arrows, the first query's
-    treatment, outcome and forced adjustment set."""
+    """What survives a trip through DAGitty: names, latency, selection, labels, arrows,
+    positions, the first query's treatment, outcome and adjustment set (a forced `adjust for`
+    comes back as the proposed `adjusting`, which DAGitty's [adjusted] means)."""
     q = study.queries[0] if study.queries else None
+    proposed = (q.adjusting if q.adjusting is not None else q.include) if q else None
     return (
-        sorted((v.name, v.latent, v.label) for v in study.variables),
+        sorted((v.name, v.latent, v.selected, v.label) for v in study.variables),
         sorted((e.source, e.target, e.bidirected) for e in study.edges),
-        (q.treatment, q.outcome, sorted(q.include)) if q else None,
+        sorted(study.layout),
+        (q.treatment, q.outcome, sorted(proposed or ())) if q else None,
     )
 
 
@@ -84,7 +87,7 @@ def test_import_structure(row: tuple) -> None:
     assert len(study.directed_edges) == n_directed
     assert len(study.bidirected_edges) == n_bi
     assert [f"{q.treatment} -> {q.outcome}" for q in study.queries] == queries
-    assert all(sorted(q.include) == include for q in study.queries)
+    assert all(sorted(q.adjusting or ()) == include for q in study.queries)
     assert all(q.estimand == "ate" for q in study.queries)
 
 
@@ -110,8 +113,11 @@ def test_syntax_tour_details() -> None:
 
 def test_didelez_selection_node_is_explained() -> None:
     out = from_dagitty((HERE / "dagitty" / "didelez_2010.dagitty").read_text())
-    assert "DAGitty marks S as selected" in out
-    assert "query effect: ate(HRT -> TCI) adjust for {Age}" in out
+    assert "\nselected S" in out
+    assert "query effect: ate(HRT -> TCI) adjusting {Age}" in out
+    study = causal_dsl.parse(out)
+    assert study.selected == {"S"}
+    assert study.layout  # DAGitty's pos attributes are kept
 
 
 @pytest.mark.parametrize(
@@ -400,7 +406,36 @@ def test_cli_import_and_export(tmp_path: Path) -> None:
     study_file.write_text(result.output)
     exported = runner.invoke(main, ["export", "dagitty", str(study_file)])
     assert exported.exit_code == 0, exported.output
-    assert "E [exposure]" in exported.output and "D <-> Z" in exported.output
+    assert 'E [exposure,pos="-2,1"]' in exported.output and "D <-> Z" in exported.output
+
+
+DAGITTY_FIDELITY = """dag {
+H [exposure,pos="0,0"]
+T [outcome,pos="1,0"]
+A [adjusted,pos="0.5,-1"]
+S [selected,pos="1.5,1"]
+A -> H
+A -> T
+H -> T
+H -> S
+}
+"""
+
+
+def test_selected_adjusted_and_positions_round_trip() -> None:
+    """[selected] -> `selected S`, [adjusted] -> `adjusting {A}` (proposed, checked), pos ->
+    layout; exporting writes all three back."""
+    text = from_dagitty(DAGITTY_FIDELITY)
+    assert "selected S" in text and "adjusting {A}" in text and "layout S = (1.5, 1)" in text
+    study = causal_dsl.parse(text)
+    q = study.queries[0]
+    assert q.adjusting == {"A"} and not q.include
+    back = to_dagitty(study)
+    assert 'S [selected,pos="1.5,1"]' in back and 'A [adjusted,pos="0.5,-1"]' in back
+    assert _graph(causal_dsl.parse(from_dagitty(back))) == _graph(study)
+    # H -> S with A confounding: DAGitty's criterion finds T connected to S (T <- A -> H -> S)
+    ident = study.identify()
+    assert not ident.identifiable and not ident.proposed.valid
 
 
 def test_cli_import_from_stdin() -> None:

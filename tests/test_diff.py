@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 import causal_dsl
 from causal_dsl.cli import main
-from causal_dsl.diff import _Index, semantic_diff
+from causal_dsl.diff import semantic_diff
 from causal_dsl.fmt import format_text
-from causal_dsl.identify import CausalGraph
+from causal_dsl.graph import CausalGraph, pair_implication
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "diff"
@@ -63,6 +63,14 @@ def test_golden_cases_cover_the_ground() -> None:
                for d in diffs.values() for c in d.identification)
     assert any(c.before and not c.before.identifiable and c.after.identifiable
                for d in diffs.values() for c in d.identification)
+    # issue 12: weights, a derived treatment, a selection node and a functional form are
+    # reviewable changes; a moved layout position is not
+    d = diffs["issue12_constructs"]
+    assert [c.field for c in d.data] == ["weights"]
+    changed = {c.name: [f.field for f in c.changes] for c in d.variables_changed}
+    assert changed == {"treated": ["derived"], "reported": ["kind", "label"]}
+    assert [f.field for c in d.queries_changed for f in c.changes] == ["method"]
+    assert not d.identification[0].after.identifiable  # selected on a child of the outcome
 
 
 # --- what the diff says ------------------------------------------------------------------------
@@ -226,9 +234,9 @@ def edit_pairs(draw: st.DrawFn) -> tuple[str, str]:
 
 def all_implications(s: causal_dsl.Study) -> set[str]:
     """Every pair's implication, computed from scratch (no pruning)."""
-    index = _Index(s)
+    g = CausalGraph.from_model(s)
     observed = [v.name for v in s.observed]
-    found = (index.implication(a, b)[0] for i, a in enumerate(observed)
+    found = (pair_implication(g, a, b)[0] for i, a in enumerate(observed)
              for b in observed[i + 1:])
     return {str(x) for x in found if x is not None}
 
@@ -245,7 +253,7 @@ def test_property_incremental_diff_matches_recomputation(pair: tuple[str, str]) 
     assert {str(i) for i in d.implications_removed} == before - after
     # Each one is true, and minimal, according to the graph engine.
     for study, items in ((new, d.implications_added), (old, d.implications_removed)):
-        g = CausalGraph.from_study(study)
+        g = CausalGraph.from_model(study)
         engine_pairs = {(i.x, i.y) for i in g.implications(limit=None)}
         for i in items:
             assert (i.x, i.y) in engine_pairs  # the engine finds the pair separable too
@@ -276,7 +284,7 @@ def test_implications_agree_with_the_engine_on_the_examples() -> None:
     for path in sorted((ROOT / "examples").glob("*.causal")):
         s = causal_dsl.parse(path.read_text(), check_files=False)
         ours = semantic_diff(causal_dsl.Study(), s).implications_added
-        engine = CausalGraph.from_study(s).implications(limit=None)
+        engine = CausalGraph.from_model(s).implications(limit=None)
         assert {(i.x, i.y) for i in ours} == {(i.x, i.y) for i in engine}
         assert {str(i) for i in ours} == {str(i) for i in engine}
 

@@ -19,7 +19,7 @@ from causal_dsl.dagitty import CAUSAL_KEYWORDS
 from causal_dsl.model import ESTIMANDS, METHOD_OPTIONS, PANEL_OPTIONS, VarType
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "docs" / "language.md", ROOT / "README.md"]
+DOCS = [ROOT / "docs" / "language.md", ROOT / "README.md", ROOT / "docs" / "assumptions.md"]
 FENCE = re.compile(r"^```([\w-]*)[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
 

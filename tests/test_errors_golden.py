@@ -57,7 +57,8 @@ def test_golden(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _codes_in_source() -> set[str]:
     codes: set[str] = set()
-    for name in ("syntax.py", "resolve.py", "__init__.py"):
+    for name in ("syntax.py", "resolve.py", "resolve_options.py", "conditions.py",
+                 "__init__.py"):
         codes |= set(re.findall(r'"(E[12]\d\d)"', (PACKAGE / name).read_text(encoding="utf-8")))
     return codes
 
@@ -102,7 +103,7 @@ def test_e200_unreadable(tmp_path: Path) -> None:
 
 def test_json_diagnostics_match(monkeypatch: pytest.MonkeyPatch) -> None:
     error, _ = _render(ERRORS_DIR / "E206_cycle.causal", monkeypatch)
-    (payload,) = error.to_json()
+    (payload,) = error.to_dict()
     assert payload["code"] == "E206"
     assert payload["message"] == "the arrows form a cycle: income -> education -> job -> income"
     assert payload["span"]["line"] == 4

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 from random import Random
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +19,8 @@ from causal_dsl.cli import main
 from causal_dsl.errors import ParseError
 from causal_dsl.fmt import KEYWORDS, check_text, format_text
 from causal_dsl.syntax import parse_syntax
+
+parse, load = causal_dsl.parse, causal_dsl.load
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "fmt"
@@ -38,6 +41,7 @@ def assert_faithful(text: str) -> str:
     before = causal_dsl.parse(text, check_files=False)
     after = causal_dsl.parse(out, check_files=False)
     assert before.same_as(after), "formatting changed the model"
+    assert before.layout == after.layout, "formatting changed the layout"
     assert out == "" or out.endswith("\n")
     assert "\n\n\n" not in out and not out.startswith("\n")
     assert all(line == line.rstrip() for line in out.split("\n"))
@@ -132,9 +136,28 @@ def test_clauses_in_canonical_order_and_numbers_as_written() -> None:
 
 
 def test_crlf_and_missing_final_newline() -> None:
+    # CRLF stays CRLF (issue 17): what the editor wrote is kept; the layout is the same
     text = 'var y: count\r\nvar x: binary  "X" # c\r\nx -> y'
-    out = assert_faithful(text)
-    assert "\r" not in out and out.endswith("x -> y\n")
+    out = format_text(text)
+    assert out.endswith("x -> y\r\n") and "\n" not in out.replace("\r\n", "")
+    assert out.replace("\r\n", "\n") == assert_faithful(text.replace("\r\n", "\n"))
+    assert format_text(out) == out
+
+
+def test_byte_order_mark_is_accepted_and_kept() -> None:
+    out = format_text("\ufeffvar x:binary\n")
+    assert out == "\ufeffvar x: binary\n"
+    assert [v.name for v in parse(out).variables] == ["x"]
+
+
+def test_lone_cr_ends_a_line_for_every_reader(tmp_path: Path) -> None:
+    # an editor shows the arrow on its own line; so do parse(), load() and fmt
+    text = "var x: binary\nvar y: continuous  # note\rx -> y\n"
+    path = tmp_path / "cr.causal"
+    path.write_bytes(text.encode())
+    assert [str(e) for e in parse(text).edges] == ["x -> y"]
+    assert [str(e) for e in load(path).edges] == ["x -> y"]
+    assert "x -> y" in format_text(text)
 
 
 def test_only_comments_and_empty_files() -> None:
@@ -193,7 +216,7 @@ def test_cli_leaves_unparseable_file_alone(tmp_path: Path) -> None:
 
 def test_cli_missing_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["fmt", str(tmp_path / "nope.causal")])
-    assert result.exit_code == 1 and "E700" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1 and "E200" in result.output and "Traceback" not in result.output
 
 
 # --- properties on generated, messy studies ------------------------------------------------------
@@ -205,8 +228,9 @@ ODD = st.text(
     min_size=1, max_size=6,
 ).filter(lambda s: s.strip() == s and s != "")
 NAMES = st.one_of(PLAIN, PLAIN, PLAIN, st.sampled_from(sorted(KEYWORDS)), ODD)
+# labels: printable text and tabs (other control characters are E224, tested elsewhere)
 TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"),
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), whitelist_characters="\t"),
     max_size=12,
 )
 COMMENT = st.text(
@@ -217,6 +241,36 @@ SPACE = st.sampled_from(["", " ", "  ", "\t", " \t "])
 
 def _string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def formulas(observed: list[str], name: Any, ws: Any) -> st.SearchStrategy[str]:
+    """Model formulas over the covariates (and the treatment in interactions), with operators
+    valid for every variable type: + * : ( ) C()."""
+    t, covariates = observed[0], observed[2:]
+    atom = st.sampled_from(covariates).map(lambda n: name(n))
+    leaf = st.one_of(atom, atom.map(lambda a: f"C({a})"),
+                     atom.map(lambda a: f"{name(t)}:{a}"))
+    return st.recursive(leaf, lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "*", ":"]), inner).map(
+            lambda p: f"{p[0]}{ws()}{p[1]}{ws()}{p[2]}"),
+        inner.map(lambda a: f"({a})"),
+    ), max_leaves=6)
+
+
+def conditions(name: Any, ws: Any) -> st.SearchStrategy[str]:
+    """Conditions of `when ...` (issue 12): comparisons joined by and/or/not and parentheses."""
+    operand = st.one_of(
+        st.sampled_from(["year", "state", "first_year", "data", "when"]).map(lambda n: name(n)),
+        st.sampled_from(["2011", "2011.3", "-1", "0", "1e3"]),
+        st.sampled_from(['"CA"', '"a \\"b\\""', '""']))
+    compare = st.tuples(operand, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]),
+                        st.sampled_from(["year", "state"]).map(lambda n: name(n))).map(
+        lambda t: f"{t[2]}{ws()} {t[1]} {ws()}{t[0]}")
+    return st.recursive(compare, lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(
+            lambda t: f"{t[0]} {t[1]} {t[2]}"),
+        inner.map(lambda c: f"not {c}"),
+        inner.map(lambda c: f"({ws()}{c}{ws()})")), max_leaves=5)
 
 
 @st.composite
@@ -233,8 +287,12 @@ def messy_studies(draw: st.DrawFn) -> str:
     statements: list[str] = []
     if draw(st.booleans()):
         statements.append(f"study{ws() or ' '}{_string(draw(TEXT))}")
-    if draw(st.booleans()):
-        statements.append(f'data "d.csv"{ws()}panel({ws()}unit{ws()}={ws()}u, time = t)')
+    panel = draw(st.booleans())
+    if panel or draw(st.booleans()):
+        weights = draw(st.sampled_from(
+            ["", ' weights(w, kind = "survey")', f' weights({ws()}pop{ws()},kind="analytic",)']))
+        statements.append(f'data "d.csv"{ws()}panel({ws()}unit{ws()}={ws()}u, time = t)'
+                          + weights if panel else 'data "d.csv"' + weights)
     for n in names:
         label = f" {_string(draw(TEXT))}" if draw(st.booleans()) else ""
         if latent.get(n):
@@ -244,7 +302,23 @@ def messy_studies(draw: st.DrawFn) -> str:
         kind = draw(st.sampled_from(["binary", "continuous", "count", "categorical"]))
         levels = '("a", 2, b)' if kind == "categorical" and draw(st.booleans()) else ""
         column = f' as "alias_column_{len(statements)}"' if draw(st.booleans()) else ""
-        statements.append(f"var{ws() or ' '}{name(n)}{ws()}:{ws()}{kind}{levels}{column}{label}")
+        derived = ""
+        if kind == "binary" and draw(st.booleans()):  # derived treatments (issue 12)
+            column = ""
+            derived = (f" from first_treated = {name('first_year')}" if panel
+                       and draw(st.booleans()) else f" when {draw(conditions(name, ws))}")
+        statements.append(f"var{ws() or ' '}{name(n)}{ws()}:{ws()}{kind}{levels}{column}"
+                          f"{derived}{label}")
+    placed = draw(st.lists(st.sampled_from(names), unique=True, max_size=3))
+    for n in placed:
+        x, y = draw(st.sampled_from(["0", "-1.5", "2e-1"])), draw(st.sampled_from(["1", "-.5"]))
+        statements.append(f"layout {name(n)}{ws()}={ws()}({ws()}{x}{ws()},{y})")
+    selected = None
+    if draw(st.booleans()):
+        selected = "sel_node"
+        label = f" {_string(draw(TEXT))}" if draw(st.booleans()) else ""
+        statements.append(f"selected{ws() or ' '}{selected}{label}")
+        statements.append(f"{name(names[-1])}{ws()}->{ws()}{selected}")
     # Arrows go from earlier to later names, so the graph is acyclic; `<-` is written reversed.
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     chosen = draw(st.lists(st.sampled_from(pairs), unique=True, max_size=8)) if pairs else []
@@ -260,6 +334,8 @@ def messy_studies(draw: st.DrawFn) -> str:
         t, o = observed[0], observed[1]
         extra = draw(st.sampled_from(["", " adjusting {}", f" never adjust for {{{name(t)}}}",
                                       " using ols()", " using matching(caliper = 0.5, k = 2)"]))
+        if len(observed) > 2 and draw(st.booleans()):
+            extra = f" using ols({ws()}outcome{ws()}={ws()}{draw(formulas(observed, name, ws))})"
         statements.append(f"query{ws() or ' '}q{ws()}:{ws()}ate({ws()}{name(t)}{ws()}->"
                           f"{ws()}{name(o)})" + extra)
     order = draw(st.permutations(statements))
@@ -312,3 +388,36 @@ def test_pre_commit_hooks_run_real_verbs() -> None:
         # The entry runs on a formatted, valid file and succeeds.
         path = GOLDEN / "comments.out.causal"
         assert CliRunner().invoke(main, [verb, *flags, str(path)]).exit_code == 0, hook["id"]
+
+
+def test_hooks_report_a_broken_file_once(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.causal"
+    broken.write_text("var x: binary\nx -> -> y\n")
+    messy = tmp_path / "messy.causal"
+    messy.write_text("var  x: binary\n")
+    outputs = [CliRunner().invoke(main, [verb, "--skip-invalid", *flags, str(broken)]).output
+               for verb, flags in (("fmt", ["--check"]), ("lint", []))]
+    assert all("E104" not in out and "does not" in out for out in outputs), outputs
+    assert "E104" in CliRunner().invoke(main, ["check", "--quiet", str(broken)]).output
+    fix = CliRunner().invoke(main, ["fmt", "--check", str(messy)])
+    assert fix.exit_code == 1 and f"run `causal fmt {messy}` to fix" in fix.output
+
+
+FORMULA_LINES = [
+    "query q: ate(t -> y) using matching(score=a+a^2+b*c+ns(d,4)+I(a^2*b)+C(g)) # keep",
+    "query q: ate(t -> y) using ols(outcome = poly(a,3) + t:a + (b + c):d, se = \"HC3\")",
+    'var s: binary(control="c",treated = "d")  # coded',
+    'data "d.csv"   panel(unit=u,time=t) weights( w,kind="frequency" )  # weighted',
+    'var d: binary when (year>=2011.30 or `and` != "x")and not state=="CA" "T"  # built',
+    "var d: binary from first_treated=first_year  # adoption",
+    'selected   s "Selected"  # the sample',
+    "layout x=( 0.10,-2 )  # where",
+]
+
+
+@pytest.mark.parametrize("line", FORMULA_LINES)
+def test_formulas_and_codes_format_idempotently_keeping_comments(line: str) -> None:
+    once = format_text(line + "\n")
+    assert format_text(once) == once
+    assert comment_texts(once) == comment_texts(line)
+    assert parse_syntax(once).statements == parse_syntax(line).statements

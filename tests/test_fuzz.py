@@ -28,14 +28,16 @@ def _check(text: str, path: str | None = None) -> None:
         causal_dsl.parse(text, path, check_files=False)
     except CausalError as error:
         assert error.diagnostics
-        lines = text.split("\n")
+        # lines as an editor shows them: LF, CRLF and a lone CR each end one (issue 17)
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         for d in error.diagnostics:
             assert d.code[0] == "E" and d.code[1:].isdigit()
             if d.span is not None:
                 assert 1 <= d.span.line <= len(lines) + 1, d
                 assert d.span.column >= 1 and d.span.end_column >= d.span.column, d
         error.render()
-        json.dumps(error.to_json())
+        json.dumps(error.to_dict())
+        json.loads(error.to_json())
 
 
 @FUZZ
@@ -52,14 +54,19 @@ def test_random_text(text: str) -> None:
 
 
 _PUNCTUATION = ["->", "<-", "<->", "{", "}", "(", ")", ",", ":", "=", "#", ";", "-", "<", ">",
-                "`", '"', "\\", "@", "→"]
+                "`", '"', "\\", "@", "→", "+", "*", "^", "+", ":", "==", "!=", "<=", ">=", "<",
+                ">", "<-1", "(0.1, 0.5)"]
 _WORDS = [
     *sorted(CAUSAL_KEYWORDS), *ESTIMANDS, *METHOD_OPTIONS, *(t.value for t in VarType),
     *{o for options in METHOD_OPTIONS.values() for o in options}, "unit", "time",
-    "true", "false", "x", "y", "z", "u", "q",
+    "true", "false", "x", "y", "z", "u", "q", "I", "poly", "ns", "spline", "C", "control",
+    "treated", "first_treated", "kind", "analytic", "frequency", "survey",
 ]
 _ATOMS = ['"a.csv"', '"label"', '"x \\" y"', '"unterminated', "`quoted name`", "`data`", "`",
           "0", "2", "-1", "0.5", "1e3", "2x", "x-y", "a.b"]
+SECOND_LEVELS = ["treated = 1", "control = 2", '"b"', "x = y"]
+SELECTED_LABELS = ["", ' "label"', " x"]
+CONDITION_TAILS = ["", " and not x > 1", ' or (y == "a")', " and (x", " or 1 < 2"]
 _TOKEN = st.sampled_from(_PUNCTUATION + _WORDS + _ATOMS)
 _SEPARATOR = st.sampled_from([" ", " ", " ", "", "\n", "\r\n", "\t", "  # c\n"])
 
@@ -85,7 +92,9 @@ def _statement_lines(draw: st.DrawFn) -> str:
     templates filled with fuzzed names, types, estimands, methods and options."""
     names = st.sampled_from(["x", "y", "z", "u", "`data`", "w", "x"])
     words = st.sampled_from(_WORDS)
-    values = st.sampled_from(["1", "0.5", "-2", "true", "x", '"HC3"', "{x, y}", "{}", "z"])
+    values = st.sampled_from(["1", "0.5", "-2", "true", "x", '"HC3"', "{x, y}", "{}", "z",
+                              "x + z^2", "x * z", "ns(x, 3) + C(z)", "I(x^2):z", "(x + z)^2",
+                              "poly(x, 2, 3)", "x:y + w", "log(x)", "x^0", "I(x + z)"])
     templates = [
         lambda: f"var {draw(names)}: {draw(words)}",
         lambda: f'var {draw(names)}: categorical("a", {draw(values)}) as "{draw(words)}"',
@@ -97,6 +106,20 @@ def _statement_lines(draw: st.DrawFn) -> str:
                  f" {{{draw(names)}}} using {draw(words)}({draw(words)} = {draw(values)})"),
         lambda: f'data "{draw(words)}.csv" panel({draw(words)} = {draw(values)})',
         lambda: f'study "{draw(words)}"',
+        lambda: (f"var {draw(names)}: binary({draw(st.sampled_from(['control', 'treated', 'x']))}"
+                 f' = "a", {draw(st.sampled_from(SECOND_LEVELS))})'),
+        lambda: (f"query q: {draw(words)}({draw(names)} -> {draw(names)}) using "
+                 f"{draw(st.sampled_from(['ols(outcome', 'matching(score']))} = {draw(values)})"),
+        # issue 12, phase 2: weights, derived treatments, selection and layout
+        lambda: (f'data "d.csv" {draw(st.sampled_from(["", "panel(unit = u, time = t) "]))}'
+                 f"weights({draw(names)}{draw(st.sampled_from(['', ', kind = ']))}"
+                 f"{draw(values)})"),
+        lambda: (f"var {draw(names)}: {draw(words)} when {draw(names)} "
+                 f"{draw(st.sampled_from(['==', '!=', '<', '>=']))} {draw(values)}"
+                 f"{draw(st.sampled_from(CONDITION_TAILS))}"),
+        lambda: f"var {draw(names)}: binary from {draw(words)} = {draw(names)}",
+        lambda: f"selected {draw(names)}{draw(st.sampled_from(SELECTED_LABELS))}",
+        lambda: f"layout {draw(names)} = ({draw(values)}, {draw(values)})",
     ]
     lines = [draw(st.sampled_from(templates))() for _ in range(draw(st.integers(0, 12)))]
     return "\n".join(lines)

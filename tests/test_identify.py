@@ -14,7 +14,8 @@ from click.testing import CliRunner
 import causal_dsl
 from causal_dsl.cli import main
 from causal_dsl.errors import GraphError
-from causal_dsl.identify import CausalGraph, Implication, identify_report
+from causal_dsl.graph import CausalGraph, Implication
+from causal_dsl.identify import fixed_effects_hint, identify_report
 from causal_dsl.model import Query
 
 HEADER = "var t: binary\nvar y: continuous\n"
@@ -99,8 +100,8 @@ query q: ate(t -> y) adjusting {c, m}
 def test_mediator_is_never_in_a_set_and_is_explained():
     s = study(MEDIATOR)
     assert sets(s.adjustment_sets("t", "y", kind="all_minimal")) == {frozenset({"c"})}
-    assert "m" in s._graph().forbidden("t", "y")
-    assert s._graph().causal_nodes("t", "y") == {"m", "y"}
+    assert "m" in s.graph().forbidden("t", "y")
+    assert s.graph().causal_nodes("t", "y") == {"m", "y"}
     r = s.identify("q")
     assert r.proposed is not None and not r.proposed.valid
     assert r.proposed.problems == ("m is a mediator, on the causal path t -> m -> y",)
@@ -140,7 +141,7 @@ def test_collider_child_of_treatment_can_be_adjusted_with_a_blocker():
     # opens a path that u then blocks: {c} alone is invalid, {c, u} is valid.
     s = study("var c: continuous\nvar u: continuous\nt -> y\nt -> c <- u -> y\n"
               "query q: ate(t -> y) adjusting {c}\n")
-    g = s._graph()
+    g = s.graph()
     assert not g.is_adjustment_set("t", "y", {"c"})
     assert g.is_adjustment_set("t", "y", {"c", "u"})
     r = s.identify("q")
@@ -172,7 +173,7 @@ def test_front_door_is_not_identifiable_by_adjustment_and_says_why():
     assert "identifiable by adjustment: no" in str(r)
     # ... but the front-door criterion holds through m
     assert r.front_door == {"m"} and "front-door adjustment through {m}" in text
-    assert r.to_json()["front_door"] == ["m"]
+    assert r.to_dict()["front_door"] == ["m"]
 
 
 def test_bidirected_treatment_outcome_is_not_identifiable():
@@ -200,7 +201,7 @@ def test_bidirected_path_is_printed_as_such_and_blocked_by_its_observed_end():
 def test_o_set_with_a_bidirected_parent_of_the_outcome_is_not_usable():
     s = study("var w: continuous\nvar c: continuous\nc -> t\nc -> y\nw <-> y\nt -> y\n"
               "query q: ate(t -> y)\n")
-    opt = s._graph().optimal_set("t", "y")
+    opt = s.graph().optimal_set("t", "y")
     assert opt.set is None
     assert "unobserved common cause of w and y" in opt.note
     r = s.identify("q")
@@ -238,7 +239,7 @@ def test_heart_drug_story():
     assert any("drug <- initial_health -> severity stays open" in p for p in r.proposed.problems)
     # age -> initial_health <- frailty -> severity: conditioning on initial_health opens it,
     # but age is not connected to drug except through initial_health, so no harm
-    assert s._graph().is_adjustment_set("drug", "severity", {"age", "initial_health"})
+    assert s.graph().is_adjustment_set("drug", "severity", {"age", "initial_health"})
 
 
 def test_example_file_heart_drug():
@@ -269,7 +270,7 @@ def test_include_and_exclude_are_honoured():
     assert s.adjustment_sets("t", "y", include={"c2"}, kind="smallest") == {"c2"}
     assert s.adjustment_sets("t", "y", exclude={"c1", "c2"}) is None
     # the O-set is {c2}; excluding it makes it unusable, with a reason
-    g = s._graph()
+    g = s.graph()
     assert g.optimal_set("t", "y").set == {"c2"}
     assert "never adjust for" in g.optimal_set("t", "y", exclude={"c2"}).note
     assert "leaves out" in g.optimal_set("t", "y", include={"c1"}).note
@@ -334,10 +335,13 @@ def test_invariant_latent_confounding_gets_a_fixed_effects_hint():
               "c -> y\nt -> y\nquery q: ate(t -> y)\n")
     r = s.identify("q")
     assert not r.identifiable
-    assert any("Absorbing the time-invariant {region} (unit fixed effects" in x
-               and "adjusting for {c, region}" in x for x in r.reasons)
+    hint = fixed_effects_hint(s, s.query("q"))
+    assert hint is not None and "Absorbing the time-invariant {region} (unit fixed effects" in hint
+    assert "adjusting for {c, region}" in hint
+    assert not any("fixed effects" in x for x in r.reasons)  # the planner's question
+    assert f"    - {hint}" in identify_report(s).splitlines()
     varying = study("latent region\nregion -> {t, y}\nt -> y\nquery q: ate(t -> y)\n")
-    assert not any("fixed effects" in x for x in varying.identify("q").reasons)
+    assert fixed_effects_hint(varying, varying.query("q")) is None
 
 
 def test_no_causal_path_means_zero_effect():
@@ -366,7 +370,7 @@ def test_backdoor_paths_limit_and_statuses():
     s = study(body + "t -> y\n")
     paths = s.backdoor_paths("t", "y")
     assert len(paths) == 8 and not paths.truncated
-    few = s._graph().backdoor_paths("t", "y", limit=3)
+    few = s.graph().backdoor_paths("t", "y", limit=3)
     assert len(few) == 3 and few.truncated
     given = s.backdoor_paths("t", "y", {"c0"})
     assert sum(not p.open for p in given) == 1
@@ -418,7 +422,7 @@ def test_conditional_instrument():
 # --- the identification result and the CLI --------------------------------------------------
 def test_identification_to_json_round_trips():
     s = study(BUTTERFLY)
-    data = json.loads(json.dumps(s.identify("q").to_json()))
+    data = json.loads(s.identify("q").to_json())
     assert data["identifiable"] is True and data["optimal"] == ["b", "m"]
     assert sorted(map(sorted, data["minimal_sets"])) == [["a", "m"], ["b", "m"]]
     assert data["proposed"]["valid"] is False
@@ -443,7 +447,7 @@ def test_cli_identify_text_and_json(tmp_path: Path):
     assert [q["query"] for q in data["queries"]] == ["q2"]
     assert data["queries"][0]["adjustment_set"] == ["t"]
     out = runner.invoke(main, ["identify", path, "--query", "q3"])
-    assert out.exit_code == 1 and "no query named 'q3'" in out.output
+    assert out.exit_code == 2 and "no query named 'q3'" in out.output  # bad usage
 
 
 def test_cli_identify_reports_graph_errors(tmp_path: Path):
@@ -468,5 +472,5 @@ def test_report_on_a_large_graph_is_capped():
     r = s.identify("q")
     assert r.identifiable and len(r.minimal_sets) <= 10
     g = nx.DiGraph(s.dag())
-    assert s._graph().is_adjustment_set(f"v{n // 2}", f"v{n - 1}", r.adjustment_set)
+    assert s.graph().is_adjustment_set(f"v{n // 2}", f"v{n - 1}", r.adjustment_set)
     assert all(z in g for z in r.adjustment_set)

@@ -218,3 +218,30 @@ def test_cli_unknown_disable_code_is_usage_error(tmp_path: Path) -> None:
 def test_examples_lint_without_crashing(path: Path) -> None:
     result = CliRunner().invoke(main, ["lint", str(path)])
     assert result.exit_code == 0 and "Traceback" not in result.output
+
+
+# --- selection, layout, weights and derived treatments (issue 12) -------------------------------
+def test_L111_selection_node_without_cause() -> None:
+    (d,) = only(CLEAN + "selected s\ns -> a\n", "L111")
+    assert "'s'" in d.message
+    assert only(CLEAN + "selected s\ny -> s\n", "L111") == []
+
+
+def test_L112_partial_layout() -> None:
+    (d,) = only(CLEAN + "layout x = (0, 0)\n", "L112")
+    assert "but not" in d.message and "y" in d.message
+    full = CLEAN + "layout x = (0, 0)\nlayout y = (1, 0)\nlayout a = (0.5, 1)\n"
+    assert only(full, "L112") == []
+
+
+def test_L113_weights_and_derivation_columns(tmp_path: Path) -> None:
+    body = CLEAN.replace("var x: binary", "var x: binary when dose >= 2")
+    path = write_study(tmp_path, body, ["y", "a", "pop_wt"])
+    path.write_text(path.read_text().replace('"d.csv"', '"d.csv" weights(popwt, kind = '
+                                             '"analytic")'))
+    found = [d for d in lint_file(str(path))[1]]
+    l113 = sorted(d.message for d in found if d.code == "L113")
+    assert len(l113) == 2 and "'dose'" in l113[0] and "'popwt'" in l113[1]
+    # the derived variable's own column is built, never missing (no L107 for x)
+    assert not any(d.code == "L107" for d in found)
+    assert not any(d.code == "L103" and "pop_wt" not in d.message for d in found)

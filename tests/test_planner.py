@@ -12,10 +12,12 @@ from click.testing import CliRunner
 
 import causal_dsl
 from causal_dsl.cli import main
-from causal_dsl.errors import DataError, PlanError
+from causal_dsl.errors import CausalError, DataError, PlanError
 from causal_dsl.planner import Plan, estimate, plan
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
 
 HEART = """\
 study "heart"
@@ -106,7 +108,7 @@ def test_method_override_and_run_all(heart: causal_dsl.Study) -> None:
     assert [q.query for q in run] == ["main", "treated", "lin"]
     assert run["lin"].seed == 7
     assert json.loads(run.to_json())["queries"][0]["query"] == "main"
-    with pytest.raises(PlanError, match="E509"):
+    with pytest.raises(CausalError, match="E223"):
         heart.run(data=df, queries=["mian"])
 
 
@@ -204,8 +206,13 @@ def test_time_varying_latent_blocks_did_and_says_so() -> None:
 def test_did_needs_panel_and_a_switch() -> None:
     s = causal_dsl.parse(PANEL.replace("{inv}", " invariant").replace(
         " panel(unit = store, time = period)", ""))
-    with pytest.raises(PlanError, match="E503"):
+    with pytest.raises(PlanError) as info:  # not a panel: DiD is not offered
         plan(s, s.query("q"), data=panel_data())
+    d = info.value.diagnostics[0]
+    assert d.code == "E501" and "economy is latent" in d.message
+    assert "differences" not in d.message + (d.help or "")
+    with pytest.raises(PlanError, match="E503"):
+        plan(s, s.query("q"), data=panel_data(), method="did")
     s2 = causal_dsl.parse(PANEL.replace("{inv}", " invariant"))
     flat = panel_data().assign(rise=lambda f: (f.store % 2 == 0).astype(int))  # never switches
     with pytest.raises(PlanError, match="E505"):
@@ -268,11 +275,11 @@ def test_cli_run_query_method_markdown_and_errors() -> None:
     query_line = path.read_text().splitlines().index("query main: ate(drug -> severity)") + 1
     runner = CliRunner()
     res = runner.invoke(main, ["run", str(path), "--query", "main", "--method", "ols",
-                               "--format", "markdown"])
+                               "--format", "markdown", "--verbose"])
     assert res.exit_code == 0, res.output
     assert res.output.count("## Query") == 1 and "**Plan:** ols" in res.output
     bad = runner.invoke(main, ["run", str(path), "--query", "nope"])
-    assert bad.exit_code == 1 and "E509" in bad.output
+    assert bad.exit_code == 2 and "E223" in bad.output  # a usage error
     did = runner.invoke(main, ["run", str(path), "--method", "did"])
     assert did.exit_code == 1 and "E503" in did.output
     # it points at the query, not at its `using` clause
@@ -296,7 +303,7 @@ def test_keep_going_collects_failures(heart: causal_dsl.Study) -> None:
 
 def test_cli_run_fastfood_panel() -> None:
     path = EXAMPLES / "fastfood.causal"
-    res = CliRunner().invoke(main, ["run", str(path)])
+    res = CliRunner().invoke(main, ["run", str(path), "--verbose"])
     assert res.exit_code == 0, res.output
     assert "Plan: did" in res.output and "CR1" in res.output and "pre-trends" in res.output
 

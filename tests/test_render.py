@@ -25,6 +25,7 @@ from click.testing import CliRunner
 import causal_dsl
 from causal_dsl import RenderError, render
 from causal_dsl.cli import main
+from causal_dsl.present import markup
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "render"
@@ -185,12 +186,12 @@ def test_study_without_query_renders_plain() -> None:
     assert "classDef" in study.to_mermaid() and "class v_" not in study.to_mermaid()
 
 
-def test_unknown_query_and_highlight_are_render_errors() -> None:
+def test_unknown_query_is_the_models_error_and_unknown_highlight_a_render_error() -> None:
     study = load("heart_drug")
-    with pytest.raises(RenderError) as info:
+    with pytest.raises(causal_dsl.ModelError) as error:
         study.to_dot(query="mian")
-    d = info.value.diagnostics[0]
-    assert d.code == "E601" and "did you mean 'main'?" in (d.help or "")
+    d = error.value.diagnostics[0]
+    assert d.code == "E223" and "did you mean 'main'?" in (d.help or "")
     with pytest.raises(RenderError) as info:
         study.to_mermaid(highlight="everything")
     assert info.value.diagnostics[0].code == "E605"
@@ -368,7 +369,7 @@ def test_engine_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     fake = fake_engine(tmp_path, "cat >/dev/null; printf '<svg/>'")
     monkeypatch.setenv(render.ENGINE_ENV, str(fake))
     assert render.find_engine().path == fake
-    assert render.render_bytes(load("heart_drug"), "svg") == b"<svg/>"
+    assert render.render_bytes(load("heart_drug"), "svg", legend=False) == b"<svg/>"
     other = fake_engine(tmp_path, "cat >/dev/null; printf 'explicit'", name="other-dot")
     assert render.find_engine(other).path == other  # an explicit engine beats the variable
     monkeypatch.setenv(render.ENGINE_ENV, str(tmp_path / "missing"))
@@ -380,7 +381,8 @@ def test_engine_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_no_engine_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(render.ENGINE_ENV, raising=False)
-    monkeypatch.setattr(render, "_candidates", lambda: [("dot", None), ("graphviz-pure", None)])
+    monkeypatch.setattr(render.engines, "_candidates",
+                        lambda: [("dot", None), ("graphviz-pure", None)])
     with pytest.raises(RenderError) as info:
         render.find_engine()
     assert info.value.diagnostics[0].code == "E602"
@@ -457,7 +459,7 @@ def test_cli_render(tmp_path: Path) -> None:
     result = runner.invoke(main, ["render", path, "-o", str(out)])
     assert result.exit_code == 0 and out.read_text().startswith("%% Heart drug")
     result = runner.invoke(main, ["render", path, "--query", "nope"])
-    assert result.exit_code == 1 and "E601" in result.output
+    assert result.exit_code != 0 and "E223" in result.output
     result = runner.invoke(main, ["render", path, "-o", str(tmp_path / "dag.jpeg")])
     assert result.exit_code == 1 and "E605" in result.output
     result = runner.invoke(main, ["render", path, "--engine", str(tmp_path / "nope"), "-o",
@@ -499,7 +501,7 @@ def test_jupyter_views() -> None:
 
 
 def test_markdown_escape() -> None:
-    assert render.markdown_escape("<script>x</script>") == "&lt;script&gt;x&lt;/script&gt;"
-    assert render.markdown_escape("a|b *c* `d` [e](f)") == "a\\|b \\*c\\* \\`d\\` \\[e\\](f)"
-    assert render.markdown_escape("initial_health _x_") == "initial_health \\_x\\_"
-    assert render.markdown_escape("two\nlines") == "two lines"
+    assert markup.markdown_escape("<script>x</script>") == "&lt;script&gt;x&lt;/script&gt;"
+    assert markup.markdown_escape("a|b *c* `d` [e](f)") == "a\\|b \\*c\\* \\`d\\` \\[e\\](f)"
+    assert markup.markdown_escape("initial_health _x_") == "initial_health \\_x\\_"
+    assert markup.markdown_escape("two\nlines") == "two lines"

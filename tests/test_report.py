@@ -18,15 +18,17 @@ from click.testing import CliRunner
 import causal_dsl
 from causal_dsl import RenderError, render
 from causal_dsl.cli import main
-from causal_dsl.report import (
+from causal_dsl.present.charts import (
     ForestRow,
-    Report,
-    assumptions_in_words,
-    build_report,
     event_study_svg,
     forest_svg,
     forest_text,
     nice_ticks,
+)
+from causal_dsl.report import (
+    Report,
+    assumptions_in_words,
+    build_report,
     report_format,
     write_report,
 )
@@ -212,7 +214,8 @@ def test_without_an_engine_the_html_falls_back_to_mermaid(
     heart: causal_dsl.Study, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(render.ENGINE_ENV, raising=False)
-    monkeypatch.setattr(render, "_candidates", lambda: [("dot", None), ("graphviz-pure", None)])
+    monkeypatch.setattr(render.engines, "_candidates",
+                        lambda: [("dot", None), ("graphviz-pure", None)])
     rep = build_report(heart, estimate=False)
     assert rep.diagram_svg is None and rep.engine is None
     page = rep.to_html()
@@ -347,3 +350,38 @@ def test_hostile_identification_view_is_escaped() -> None:
     view = study.identify()._repr_html_()
     assert "<script" not in view and "&lt;script&gt;" in view
     assert re.search(r"<h3>q&lt;i&gt;: ate\(", view)
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 15: both halves of a DAG's assumptions; badges that say how an effect is identified
+# ---------------------------------------------------------------------------------------------
+def test_assumptions_state_both_halves() -> None:
+    lines = assumptions_in_words(causal_dsl.load(HEART))
+    assert any(line.startswith("No other direct effects: two variables not joined by an "
+                               "arrow") for line in lines)
+    assert ("No other common causes: two variables share no unmeasured cause unless the "
+            "diagram draws one (a latent variable or a two-headed arrow <->).") in lines
+    assert assumptions_in_words(causal_dsl.parse("var x: binary\n")) == ()  # no graph, no claim
+
+
+@pytest.mark.parametrize(("example", "badge"), [
+    ("heart_drug", "identified by adjustment (back-door)"),
+    ("kielmc", "identified by DiD (parallel trends)"),
+    ("mroz", "identified by IV (instrument: relevance, exclusion, no confounding)"),
+    ("frontdoor", "identified by front-door adjustment"),
+    ("mpdta", "identified by staggered DiD (parallel trends, no anticipation)"),
+])
+def test_badges_say_how_the_effect_is_identified(example: str, badge: str) -> None:
+    study = causal_dsl.load(ROOT / "examples" / f"{example}.causal")
+    rep = build_report(study)
+    page = rep.to_html()
+    assert f'<span class="badge yes">{html.escape(badge)}</span>' in page
+    assert f"**How:** {badge}" in rep.to_markdown().replace("\\(", "(").replace("\\)", ")")
+    if example in ("mroz", "frontdoor"):  # the reader still learns adjustment does not work
+        assert "not identified by adjustment" in page
+
+
+def test_badge_without_estimates_says_what_may_work() -> None:
+    study = causal_dsl.load(ROOT / "examples" / "frontdoor.causal")
+    page = build_report(study, estimate=False).to_html()
+    assert "identified by front-door adjustment (not by adjustment)" in page

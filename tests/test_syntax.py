@@ -17,11 +17,15 @@ from causal_dsl.errors import Span
 from causal_dsl.model import DataBinding, Edge, Method, Query, Variable, VarType
 from causal_dsl.syntax import (
     ArrowStmt,
+    CondNode,
     DataStmt,
+    FormulaNode,
     Ident,
     LatentStmt,
+    LayoutStmt,
     Option,
     QueryStmt,
+    SelectedStmt,
     SetClause,
     StudyStmt,
     Term,
@@ -41,6 +45,10 @@ def I(text: str) -> Ident:  # noqa: E743 - short on purpose, used in tables
 
 def V(kind: str, value: object) -> Value:
     return Value(kind, value, NOWHERE)
+
+
+def F(op: str, *args: object) -> FormulaNode:
+    return FormulaNode(op, args, NOWHERE)  # type: ignore[arg-type]
 
 
 def T(*names: str, group: bool = False) -> Term:
@@ -74,6 +82,16 @@ PARSE_TABLE = [
      VarStmt(I("w"), I("categorical"), (V("string", "a"), V("number", 2), V("name", "b"),
                                         V("number", 3.5)), None, None, NOWHERE)),
     ("var w: ordinal()", VarStmt(I("w"), I("ordinal"), (), None, None, NOWHERE)),
+    ('var s: binary(control = "c", treated = 1)',
+     VarStmt(I("s"), I("binary"), (V("keyed", (I("control"), V("string", "c"))),
+                                   V("keyed", (I("treated"), V("number", 1)))), None, None,
+             NOWHERE)),
+    ("query q: ate(x -> y) using ols(outcome = a + b^2:c * ns(d, 4) + (e))",
+     QueryStmt(I("q"), I("ate"), I("x"), I("y"), (UsingClause(
+             I("ols"), (Option(I("outcome"), V("formula", F("+", F("+", F("name", I("a")), F(
+                 "*", F(":", F("^", F("name", I("b")), F("number", "2")), F("name", I("c"))),
+                 F("call", I("ns"), F("name", I("d")), F("number", "4")))), F("()", F(
+                     "name", I("e"))))), NOWHERE),), NOWHERE),), NOWHERE)),
     ("latent u", LatentStmt(I("u"), False, None, NOWHERE)),
     ('latent u invariant "Hidden"', LatentStmt(I("u"), True, "Hidden", NOWHERE)),
     ("latent invariant", LatentStmt(I("invariant"), False, None, NOWHERE)),
@@ -384,11 +402,14 @@ def test_two_errors_on_one_line_report_the_first() -> None:
     assert len(info.value.diagnostics) == 1
 
 
-def test_syntax_errors_come_before_model_errors() -> None:
-    # With a syntax error the model is not checked: no E201 for the undeclared names.
+def test_syntax_errors_do_not_hide_model_errors() -> None:
+    # issue 15: the lines that parse are checked too, and every problem comes in one run, in
+    # the order of the file (a ParseError, since the file does not parse)
     with pytest.raises(ParseError) as info:
-        causal_dsl.parse("a -> b\nvar c binary\n")
-    assert [d.code for d in info.value.diagnostics] == ["E104"]
+        causal_dsl.parse("a -> b\nvar c binary\nc -> a\n")
+    codes = [(d.code, d.span.line if d.span else None) for d in info.value.diagnostics]
+    # `c` is written on the broken line, so it may be declared there: no E201 for it
+    assert codes == [("E201", 1), ("E201", 1), ("E104", 2), ("E201", 3)]
 
 
 def test_parse_rejects_bytes() -> None:
@@ -401,8 +422,11 @@ _PLAIN = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True)
 _ODD = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"),
                              exclude_characters="`"), min_size=1, max_size=6)
 _NAMES = st.one_of(_PLAIN, _ODD, st.sampled_from(sorted(CAUSAL_KEYWORDS)))
-_LABELS = st.none() | st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)),
-                              max_size=10)
+# C0 controls other than tab, newline and CR are refused (E224, issue 17): labels and levels
+# may hold any other character
+_C0 = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
+_TEXT = st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters=_C0)
+_LABELS = st.none() | st.text(_TEXT, max_size=10)
 
 
 @st.composite
@@ -423,7 +447,8 @@ def _study_text(draw: st.DrawFn) -> tuple[str, Study]:
             levels: tuple[str, ...] = ()
             shown_levels = ""
             if vtype in (VarType.CATEGORICAL, VarType.ORDINAL) and draw(st.booleans()):
-                levels = tuple(draw(st.lists(st.text(max_size=3), max_size=3, unique=True)))
+                levels = tuple(draw(st.lists(st.text(_TEXT, max_size=3), max_size=3,
+                                             unique=True)))
                 shown_levels = "(" + ", ".join(causal_string(v) for v in levels) + ")"
             column = f"col{i}" if draw(st.booleans()) else None
             shown_column = f' as "{column}"' if column else ""
@@ -459,3 +484,56 @@ def test_random_studies_parse_to_their_model(case: tuple[str, Study]) -> None:
     except CausalError as error:  # pragma: no cover - shows the text on failure
         pytest.fail(f"{error}\n---\n{text}")
     assert study.same_as(expected), text
+
+
+# --- issue 12, phase 2: weights, derived treatments, selection, layout --------------------------
+def test_weights_clause() -> None:
+    (stmt,) = parse_syntax('data "f.csv" panel(unit = u, time = t) weights(popwt, '
+                           'kind = "analytic")\n').statements
+    assert isinstance(stmt, DataStmt) and stmt.panel is not None and stmt.weights is not None
+    assert stmt.weights.column.text == "popwt"
+    assert [(o.key.text, o.value.value) for o in stmt.weights.options] == [("kind", "analytic")]
+
+
+@pytest.mark.parametrize(("text", "shape"), [
+    ("a >= 1", (">=",)),
+    ("a >= 1 and b == \"x\" or not c < 2", ("or", ("and", (">=",), ("==",)), ("not", ("<",)))),
+    ("(a != 1 or b > 2) and c <= 3", ("and", ("()", ("or", ("!=",), (">",))), ("<=",))),
+    ("not not a == b", ("not", ("not", ("==",)))),
+])
+def test_condition_precedence(text: str, shape: tuple) -> None:
+    (stmt,) = parse_syntax(f"var d: binary when {text} \"label\"\n").statements
+    assert stmt.label == "label" and stmt.derivation is not None
+
+    def tree(node: CondNode) -> tuple:
+        kids = [a for a in node.args if isinstance(a, CondNode)]
+        return (node.op, *(tree(k) for k in kids))
+
+    assert stmt.derivation.condition is not None
+    assert tree(stmt.derivation.condition) == shape
+
+
+def test_first_treated_selected_and_layout() -> None:
+    tree = parse_syntax('var d: binary from first_treated = `first year`\n'
+                        'selected s "In hospital"\nlayout `x y` = (-0.5, 1e2)\n')
+    d, s, lay = tree.statements
+    assert d.derivation.key.text == "first_treated" and d.derivation.value.value == "first year"
+    assert isinstance(s, SelectedStmt) and s.label == "In hospital"
+    assert isinstance(lay, LayoutStmt) and (lay.name.text, lay.x, lay.y) == ("x y", -0.5, 100.0)
+    assert lay.written == ("-0.5", "1e2")
+
+
+@pytest.mark.parametrize("text", [
+    "var d: binary when\n", "var d: binary when a\n", "var d: binary when a = 1\n",
+    "layout x = (1)\n", "selected\n", 'data "f.csv" weights()\n',
+    "var d: binary when a < b(1)\n",
+])
+def test_new_constructs_refuse_malformed_lines(text: str) -> None:
+    with pytest.raises(ParseError):
+        parse_syntax(text)
+
+
+def test_new_keywords_are_names_elsewhere() -> None:
+    study = causal_dsl.parse("var weights: binary\nvar when: continuous\nweights -> `when`\n"
+                             "query q: ate(weights -> `when`)\n")
+    assert [v.name for v in study.variables] == ["weights", "when"]

@@ -36,7 +36,8 @@ from scipy import special
 
 from ..errors import DataError, Diagnostic, EstimationError
 from ..results import Check, Estimate, EstimatorResult, Table, fmt
-from .common import Design, design_matrix, group_sums, numeric, option_error
+from .cells import cell_estimate, is_cell_table
+from .common import Design, design_matrix, group_sums, numeric, option_error, refuse_weights
 from .ols import LinearFit, fit_linear
 
 EVENT_WINDOW = 10  # event times beyond ±10 periods are binned into the end points
@@ -47,25 +48,71 @@ FEW_CLUSTERS = 30
 # the within transformation
 # --------------------------------------------------------------------------------------------
 def demean(
-    z: np.ndarray, groupings: list[np.ndarray], *, tol: float = 1e-10, max_iter: int = 10_000
+    z: np.ndarray, groupings: list[np.ndarray], *, tol: float = 1e-10, max_iter: int = 10_000,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int, bool]:
     """Project out the fixed effects of every grouping (integer codes) by alternating
     projections (Gauss–Seidel demeaning). Returns the residual columns, the number of sweeps
-    and whether it converged."""
+    and whether it converged. With `weights` the group means are weighted (the projection of
+    weighted least squares, as pyfixest and reghdfe demean with weights)."""
     z = np.array(z, dtype=np.float64, copy=True)
     if z.ndim == 1:
         z = z[:, None]
-    counts = [np.bincount(g) for g in groupings]
+    counts = [np.bincount(g, weights=weights) for g in groupings]
     scale = np.maximum(np.abs(z).max(axis=0), 1.0)
     for sweep in range(1, max_iter + 1):
         change = 0.0
         for g, c in zip(groupings, counts, strict=True):
-            means = group_sums(g, z, len(c)) / np.maximum(c, 1)[:, None]
+            sums = group_sums(g, z if weights is None else z * weights[:, None], len(c))
+            means = sums / np.where(c > 0, c, 1)[:, None]
             z -= means[g]
             change = max(change, float((np.abs(means).max(axis=0) / scale).max()))
         if change < tol or len(groupings) == 1:
             return z, sweep, True
     return z, max_iter, False
+
+
+def absorption(
+    x: np.ndarray, unit: np.ndarray, time: np.ndarray, *, rtol: float = 1e-7
+) -> list[str | None]:
+    """For each column: "unit" if it is constant within units, "period" if constant within
+    periods, "both" if it is a unit-level plus a period-level part (so the two sets of fixed
+    effects absorb it jointly), or None if it varies within unit and period (a control)."""
+    if x.ndim == 1:
+        x = x[:, None]
+    scale = np.maximum(x.std(axis=0), 1e-300)
+    out: list[str | None] = []
+    flat = [demean(x, [g])[0].std(axis=0) <= rtol * scale for g in (unit, time)]
+    two, _, _ = demean(x, [unit, time])
+    joint = two.std(axis=0) <= 1e-6 * scale
+    for j in range(x.shape[1]):
+        out.append("unit" if flat[0][j] else "period" if flat[1][j] else
+                   "both" if joint[j] else None)
+    return out
+
+
+ABSORBED_BY = {"unit": "constant within units: unit fixed effects",
+               "period": "constant within periods: period fixed effects",
+               "both": "a unit-level plus a period-level part: both sets of fixed effects"}
+
+
+def absorbed_columns(
+    x: np.ndarray, names: list[str], unit: np.ndarray, time: np.ndarray
+) -> tuple[np.ndarray, list[str], Check | None]:
+    """Drop the columns the fixed effects absorb, with a note that names them: adjusting for
+    them is already done by the fixed effects, and keeping them would make the design singular."""
+    kinds = absorption(x, unit, time)
+    if not any(kinds):
+        return x, names, None
+    parts = []
+    for kind, text in ABSORBED_BY.items():
+        hit = [n for n, k in zip(names, kinds, strict=True) if k == kind]
+        if hit:
+            parts.append(f"{', '.join(hit)} ({text})")
+    keep = np.array([k is None for k in kinds])
+    note = Check("note", "absorbed by the fixed effects and left out of the regression: "
+                 + "; ".join(parts))
+    return x[:, keep], [n for n, k in zip(names, keep, strict=True) if k], note
 
 
 @dataclass(frozen=True)
@@ -130,13 +177,15 @@ def treatment_pattern(unit: np.ndarray, time: np.ndarray, d: np.ndarray) -> Patt
 # --------------------------------------------------------------------------------------------
 def _within_fit(
     y: np.ndarray, cols: np.ndarray, names: list[str], unit: np.ndarray, time: np.ndarray,
-    clusters: np.ndarray, design: Design, n_periods: int,
+    clusters: np.ndarray, design: Design, n_periods: int, weights: np.ndarray | None = None,
 ) -> tuple[LinearFit, int, bool]:
-    z, sweeps, converged = demean(np.column_stack([y, cols]), [unit, time])
+    z, sweeps, converged = demean(np.column_stack([y, cols]), [unit, time],
+                                  weights=weights)
     nested = bool((pd.Series(clusters).groupby(unit).nunique() == 1).all())
     extra_k = (n_periods - 1) + (0 if nested else len(np.unique(unit)))
     fit = fit_linear(z[:, 1:], z[:, 0], names, se="cluster", clusters=clusters,
-                     extra_k=extra_k, span=design.span)
+                     extra_k=extra_k, span=design.span, weights=weights,
+                     weight_kind=design.weight_kind)
     return fit, sweeps, converged
 
 
@@ -184,19 +233,13 @@ def _panel(frame: pd.DataFrame, design: Design, extra: pd.DataFrame) -> Estimato
     xc, cnames = design_matrix(frame, design.covariates)
     checks: list[Check] = []
     if xc.shape[1]:
-        # covariates constant within units are absorbed by the unit effects
-        within, _, _ = demean(xc, [unit])
-        varies = within.std(axis=0) > 1e-9 * np.maximum(xc.std(axis=0), 1e-300)
-        absorbed = [n for n, v in zip(cnames, varies, strict=True) if not v]
-        if absorbed:
-            checks.append(Check("note", "constant within units, absorbed by the unit fixed "
-                                "effects: " + ", ".join(absorbed)))
-        xc = xc[:, varies]
-        cnames = [n for n, v in zip(cnames, varies, strict=True) if v]
+        xc, cnames, note = absorbed_columns(xc, cnames, unit, time)
+        if note:
+            checks.append(note)
     cols = np.column_stack([d, xc])
     names = [design.treatment, *cnames]
     fit, sweeps, converged = _within_fit(y, cols, names, unit, time, clusters, design,
-                                         pat.n_periods)
+                                         pat.n_periods, design.weights)
     est = fit.estimate(design.treatment, "ATT")
     g = fit.n_clusters or 0
     se_kind = (f"clustered by {cluster_name} (CR1: G/(G−1)·(N−1)/(N−K), G = {g}, K = {fit.k} "
@@ -293,7 +336,7 @@ def _two_by_two(
     x = np.column_stack([np.ones(len(y)), group, post, group * post])
     names = ["(intercept)", "group", "post", "group × post"]
     fit = fit_linear(x, y, names, se=se if clusters is not None else "HC1", clusters=clusters,
-                     span=design.span)
+                     span=design.span, weights=design.weights, weight_kind=design.weight_kind)
     e = fit.estimate("group × post", "ATT")
     details.update({"did_of_means": float(did_means), "regression_form": e.effect,
                     "regression_form_se": e.se})
@@ -324,8 +367,9 @@ def _event_study(
     cols = np.column_stack([(switcher & (e_clip == k)).astype(np.float64) for k in events])
     x = np.column_stack([cols, xc]) if xc.shape[1] else cols
     names = [f"e{k:+d}" for k in events] + cnames
+    w = None if design.weights is None else design.weights[keep]
     fit, _, _ = _within_fit(y[keep], x[keep], names, unit[keep], time[keep], clusters[keep],
-                            design, pat.n_periods)
+                            design, pat.n_periods, w)
     rows = []
     for i, k in enumerate(events):
         est = fit.estimate(names[i], "")
@@ -380,6 +424,9 @@ def _cross_section(
         if not np.isin(v, [0.0, 1.0]).all():
             raise option_error(design, f"'{nm}' must be binary (0/1) for a 2×2 design",
                                f"declare {nm} as binary")
+    if is_cell_table(design, grp, post):
+        refuse_weights(design, "did on a 2×2 table of cell means")
+        return cell_estimate(frame, design, y, d, grp, post)
     mismatch = int((d != grp * post).sum())
     if mismatch:
         raise DataError(Diagnostic(
@@ -394,15 +441,21 @@ def _cross_section(
     details: dict[str, object] = {}
     tables = _two_by_two(y, grp, post, clusters, design, details,
                          se="cluster" if clusters is not None else "HC1")
-    xc, cnames = design_matrix(frame, design.covariates)
+    # the 2×2 regression has group, period and their product already: no term twice
+    same = [c for c in design.covariates if c in (gname, pname, design.treatment)]
+    xc, cnames = design_matrix(frame, [c for c in design.covariates if c not in same])
     x = np.column_stack([np.ones(len(y)), grp, post, grp * post, xc])
     names = ["(intercept)", gname, pname, design.treatment, *cnames]
     fit = fit_linear(x, y, names, se="cluster" if clusters is not None else "HC1",
-                     clusters=clusters, span=design.span)
+                     clusters=clusters, span=design.span, weights=design.weights,
+                     weight_kind=design.weight_kind)
     est = fit.estimate(design.treatment, "ATT")
     checks = [Check("note", "repeated cross-sections: each period's rows are different units; "
                     "parallel trends of the group means is assumed, not testable with two "
                     "periods")]
+    if same:
+        checks.append(Check("note", f"{', '.join(same)}: already in the 2×2 regression as group, "
+                            "period or their product; not added again"))
     desc = (f"2×2 difference-in-differences: {design.outcome} on {gname} + {pname} + "
             f"{gname} × {pname}" + (f" + {' + '.join(cnames)}" if cnames else ""))
     return EstimatorResult("did", "att", est, desc, tuple(checks), tuple(tables),

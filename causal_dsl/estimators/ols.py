@@ -1,8 +1,11 @@
 """Regression adjustment: the outcome on the treatment plus the adjustment set, by least squares.
 
 In: a coded estimation frame and a `Design` (options ``se`` = HC1 (default), HC0, HC2, HC3,
-nonrobust or cluster; ``cluster`` = a column). Out: an `EstimatorResult` whose estimate is the
-treatment's coefficient, with the coefficient table and collinearity diagnostics.
+nonrobust or cluster; ``cluster`` = a column; ``outcome`` = a `terms.Formula`, the terms after the
+treatment, default the adjustment set as coded). Out: an `EstimatorResult` whose estimate is the
+treatment's coefficient, with the coefficient table, the fitted formula and collinearity
+diagnostics. Terms interacting the treatment are centred (Lin 2013, `design_matrix.build`), so
+that the coefficient stays the ATE (ATT, ATC).
 
 The fit solves the normal equations with a Cholesky factor of the column-scaled cross-product
 (fast: one pass over the data for X'X), falling back to a QR least-squares solve when the design
@@ -11,9 +14,9 @@ HC0 = (X'X)⁻¹ X'diag(e²)X (X'X)⁻¹, HC1 = HC0·n/(n−k), HC2/HC3 divide e
 nonrobust = s²(X'X)⁻¹; cluster = CR1: G/(G−1)·(n−1)/(n−k) times the sum over clusters of the
 score outer products (Stata, pyfixest). Inference uses t(n−k), or t(G−1) when clustered.
 
-Raises `EstimationError` E510 when the design is rank-deficient (naming the columns involved),
-E508 for a bad option value; a high condition number or VIF becomes a warning naming the
-variables.
+Raises `EstimationError` E514 when the outcome formula does not fit the adjustment set, E510
+when the design is rank-deficient (naming the columns involved), E508 for a bad option value; a
+high condition number or VIF becomes a warning naming the variables.
 """
 
 from __future__ import annotations
@@ -23,11 +26,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from ..errors import DataError, Diagnostic, EstimationError, Span
 from ..results import Check, Estimate, EstimatorResult, Table, fmt
-from .common import Design, design_matrix, group_sums, numeric, option_error
+from ..terms import Formula, check_design
+from .common import (
+    WEIGHT_CONVENTIONS,
+    Design,
+    design_matrix,
+    group_sums,
+    numeric,
+    option_error,
+)
+from .design_matrix import build
 
 SE_KINDS = ("HC0", "HC1", "HC2", "HC3", "nonrobust", "cluster")
 
@@ -86,7 +97,7 @@ def rank_problem(xtx: np.ndarray, names: Sequence[str]) -> list[str] | None:
 
 
 def collinearity_checks(
-    xtx: np.ndarray, names: Sequence[str], n: int, skip: int = 1
+    xtx: np.ndarray, names: Sequence[str], n: float, skip: int = 1
 ) -> tuple[list[Check], dict[str, float]]:
     """Condition number and VIFs of the centred, scaled regressors after the first `skip`
     columns (the intercept). All computed from the k x k cross-product, not from the data."""
@@ -147,17 +158,36 @@ def fit_linear(
     clusters: np.ndarray | None = None,
     extra_k: int = 0,
     span: Span | None = None,
+    weights: np.ndarray | None = None,
+    weight_kind: str | None = None,
 ) -> LinearFit:
     """Least squares of `y` on `x` with the requested covariance.
 
     `extra_k` adds parameters absorbed before the fit (fixed effects not nested in the
     clusters) to k in the small-sample factors, as fixest/reghdfe do.
+
+    `weights` make it weighted least squares on the rows scaled by √w (statsmodels' WLS
+    "whitening"). Analytic and survey weights then use the formulas above on the scaled rows,
+    n = rows (statsmodels WLS, Stata aweight/pweight; survey weights refuse nonrobust). Frequency
+    weights are the fit on the data with each row repeated w times: n = Σw in every
+    small-sample factor and in the residual degrees of freedom, and the robust meat weights
+    e² by w, not w² (Stata fweight, statsmodels freq_weights).
     """
-    n, p = x.shape
+    frequency = weights is not None and weight_kind == "frequency"
+    if weights is not None:
+        if weight_kind == "survey" and se == "nonrobust":
+            raise EstimationError(Diagnostic(
+                "E508", "survey weights take robust standard errors only", span,
+                help="drop se = \"nonrobust\" (the default HC1 is the sandwich Stata uses "
+                "for pweights)"))
+        root = np.sqrt(weights)
+        x, y = x * root[:, None], y * root
+    rows, p = x.shape
+    n = round(float(weights.sum())) if frequency and weights is not None else rows
     if n - p - extra_k < 1:
         raise DataError(Diagnostic(
             "E412",
-            f"too few rows: {n} complete rows for a regression with {p + extra_k} parameters "
+            f"too few rows: {rows} complete rows for a regression with {p + extra_k} parameters "
             f"({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})",
             span,
             help="a regression needs more rows than parameters; use a smaller adjustment set "
@@ -180,12 +210,13 @@ def fit_linear(
     d = np.sqrt(np.diag(xtx))
     s = xtx / np.outer(d, d)
     xty = x.T @ y
-    try:
-        cf = linalg.cho_factor(s, check_finite=False)
-        beta = linalg.cho_solve(cf, xty / d, check_finite=False) / d
-        s_inv = linalg.cho_solve(cf, np.eye(p), check_finite=False)
+    try:  # numpy's Cholesky (not scipy.linalg: importing it costs a tenth of a second)
+        low = np.linalg.cholesky(s)
+        s_inv = np.linalg.inv(low)
+        s_inv = s_inv.T @ s_inv
+        beta = np.linalg.solve(low.T, np.linalg.solve(low, xty / d)) / d
         cond_s = np.linalg.cond(s)
-    except linalg.LinAlgError:
+    except np.linalg.LinAlgError:
         cond_s = np.inf
     if not np.isfinite(cond_s) or cond_s > 1e10:
         # ill-conditioned: a QR-based solve loses far less precision than normal equations
@@ -202,11 +233,14 @@ def fit_linear(
         sigma2 = float(e @ e) / df_resid
         cov = sigma2 * xtx_inv
     elif se in ("HC0", "HC1", "HC2", "HC3"):
+        e2 = e**2 / weights if frequency and weights is not None else e**2
         if se in ("HC2", "HC3"):
             h = np.einsum("ij,jk,ik->i", x, xtx_inv, x, optimize=True)
-            omega = e**2 / (1 - h) if se == "HC2" else e**2 / (1 - h) ** 2
+            if frequency and weights is not None:
+                h = h / weights  # the leverage of one copy of the row
+            omega = e2 / (1 - h) if se == "HC2" else e2 / (1 - h) ** 2
         else:
-            omega = e**2
+            omega = e2
         meat = _weighted_cross(x, omega)
         cov = xtx_inv @ meat @ xtx_inv
         if se == "HC1":
@@ -239,44 +273,86 @@ def fit_linear(
         raise ValueError(f"unknown se kind {se!r}")
     if se == "nonrobust":
         kind = "classical (homoskedastic) s²(X'X)⁻¹"
+    if weights is not None:
+        kind += f"; {WEIGHT_CONVENTIONS.get(weight_kind or '', 'weighted')}"
     return LinearFit(tuple(names), beta, cov, n, k, df_resid, df_inf, kind, n_clusters, xtx)
 
 
 def estimand_label(design: Design) -> str:
+    """What the coefficient is. OLS fits one effect for everyone: for an ATT or ATC query
+    (a matching cross-check, say) it is not an effect on the treated or the controls, and the
+    label says so instead of borrowing the query's estimand."""
     if design.treatment_kind == "binary":
+        if design.estimand != "ate":
+            return f"coefficient (one effect for all units, not the {design.estimand.upper()})"
         return design.estimand.upper()
     return f"{design.estimand.upper()} per unit of {design.treatment}"
 
 
-def estimate(
-    frame: pd.DataFrame, design: Design, extra: pd.DataFrame | None = None
-) -> EstimatorResult:
-    """OLS of the outcome on the treatment and the adjustment set; the treatment's coefficient."""
+def standard_error_kind(design: Design, extra: pd.DataFrame | None, method: str
+                        ) -> tuple[str, np.ndarray | None]:
+    """The `se` option of a least-squares method (ols, iv) checked and normalised (HC1 by
+    default; cluster when a cluster column is given), with the cluster labels if any."""
     se = str(design.option("se", "cluster" if design.cluster else "HC1"))
     se_norm = {s.lower(): s for s in SE_KINDS}.get(se.lower())
     if se_norm is None:
-        raise option_error(design, f"unknown standard-error kind se = \"{se}\" for ols",
+        raise option_error(design, f"unknown standard-error kind se = \"{se}\" for {method}",
                            "use one of " + ", ".join(SE_KINDS))
     if se_norm == "cluster" and design.cluster is None:
         raise option_error(design, "se = \"cluster\" needs a column to cluster on",
-                           "add cluster = <column> to `using ols(...)`")
+                           f"add cluster = <column> to `using {method}(...)`")
     clusters = None
     if design.cluster is not None:
         if extra is None or design.cluster not in extra:
             raise ValueError(f"cluster column {design.cluster!r} was not prepared")
         clusters = extra[design.cluster].to_numpy()
         se_norm = "cluster"
+    return se_norm, clusters
+
+
+def estimate(
+    frame: pd.DataFrame, design: Design, extra: pd.DataFrame | None = None
+) -> EstimatorResult:
+    """OLS of the outcome on the treatment and the adjustment set; the treatment's coefficient."""
+    se_norm, clusters = standard_error_kind(design, extra, "ols")
     y = numeric(frame, design.outcome)
     d = numeric(frame, design.treatment)
-    x, names = design_matrix(frame, design.covariates, intercept=True,
-                             lead=[(design.treatment, d)])
+    formula = design.option("outcome")
+    interacted: list[str] = []
+    if isinstance(formula, Formula):
+        problems = check_design(formula, design.covariates, design.treatment, option="outcome",
+                                method="ols", treatment_allowed=True, span=design.span)
+        if problems:
+            raise EstimationError(problems)
+        centre = {"att": d == 1, "atc": d == 0}.get(design.estimand)
+        x, names = build(frame, formula, intercept=True, lead=[(design.treatment, d)],
+                         treatment=design.treatment, centre=centre, span=design.span)
+        interacted = [str(t) for t in formula.terms
+                      if design.treatment in t.variables and len(t.factors) > 1]
+        rhs = str(formula)
+    else:
+        x, names = design_matrix(frame, design.covariates, intercept=True,
+                                 lead=[(design.treatment, d)])
+        rhs = " + ".join(design.covariates)
     n = len(y)
-    fit = fit_linear(x, y, names, se=se_norm, clusters=clusters, span=design.span)
+    fit = fit_linear(x, y, names, se=se_norm, clusters=clusters, span=design.span,
+                     weights=design.weights, weight_kind=design.weight_kind)
     label = estimand_label(design)
     est = fit.estimate(design.treatment, label)
     assert fit.xtx is not None  # fit_linear always sets it
-    checks, figures = collinearity_checks(fit.xtx, names, n)
-    if design.treatment_kind == "binary" and design.covariates:
+    checks, figures = collinearity_checks(
+        fit.xtx, names, n if design.weights is None else float(fit.xtx[0, 0]))
+    if interacted:
+        population = {"att": "the treated", "atc": "the controls"}.get(design.estimand,
+                                                                        "the sample")
+        checks.append(Check(
+            "note",
+            f"interactions with {design.treatment} ({', '.join(interacted)}): the other factors "
+            f"are centred at their mean over {population} before the product (Lin 2013), so the "
+            f"coefficient of {design.treatment} is the {design.estimand.upper()} averaged over "
+            "the covariates",
+        ))
+    elif design.treatment_kind == "binary" and design.covariates:
         checks.append(Check(
             "note",
             f"OLS gives one coefficient for {design.treatment}: it equals the "
@@ -293,10 +369,11 @@ def estimate(
         for i, nm in enumerate(names)
     ]
     table = Table("Coefficients", ("term", "coef", "SE", "t", "p"), tuple(rows))
-    covs = " + ".join(design.covariates) if design.covariates else "nothing else"
-    desc = f"OLS of {design.outcome} on {design.treatment} + {covs} ({n} rows, {fit.k} terms)"
+    fitted = f"{design.outcome} ~ {design.treatment}" + (f" + {rhs}" if rhs else "")
+    desc = f"OLS: {fitted} ({n} rows, {fit.k} terms)"
     details = (
-        ("k", fit.k), ("df_resid", fit.df_resid), ("n_clusters", fit.n_clusters), *figures.items()
+        ("formula", fitted), ("k", fit.k), ("df_resid", fit.df_resid),
+        ("n_clusters", fit.n_clusters), *figures.items()
     )
     return EstimatorResult("ols", design.estimand, est, desc, tuple(checks), (table,), details)
 

@@ -30,7 +30,7 @@ one (one numpy mask) and hands them to scipy's breadth-first search. Still linea
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +40,11 @@ Adj = Sequence[Sequence[int]]
 # search over a filtered arc list) instead of as Python loops. Tests lower it to 0 to check
 # that both give the same answers.
 FAST_MIN = 5_000
+# ... but a search whose region (an ancestral set, a descendant set) holds at most this many
+# nodes runs as plain Python on any graph: it touches only that region, where a vectorised
+# search costs O(all edges) (issue 16: one query on a sparse 100,000-variable graph touches a
+# few hundred nodes). The limit bounds the work wasted when the region turns out large.
+SMALL_REGION = 2_000
 
 FORWARD = 1  # the edge points away from the previous node on a path: prev -> next
 BACKWARD = 0  # the edge points into the previous node: prev <- next
@@ -68,6 +73,39 @@ def closure(seeds: Iterable[int], adj: Adj, n: int) -> bytearray:
                 seen[w] = 1
                 stack.append(w)
     return seen
+
+
+def closure_small(seeds: Iterable[int], adj: Adj, n: int) -> bytearray | None:
+    """`closure`, or None as soon as it passes ``min(SMALL_REGION, FAST_MIN)`` nodes (then
+    the caller searches vectorised)."""
+    limit = min(SMALL_REGION, FAST_MIN)
+    seen = bytearray(n)
+    stack = []
+    count = 0
+    for s in seeds:
+        if not seen[s]:
+            seen[s] = 1
+            stack.append(s)
+            count += 1
+    if count > limit:
+        return None
+    while stack:
+        for w in adj[stack.pop()]:
+            if not seen[w]:
+                seen[w] = 1
+                count += 1
+                if count > limit:
+                    return None
+                stack.append(w)
+    return seen
+
+
+Edges = tuple[np.ndarray, np.ndarray]
+LazyEdges = Edges | Callable[[], Edges] | None  # the arrays, or how to build them when needed
+
+
+def _materialise(edges: LazyEdges) -> Edges | None:
+    return edges() if callable(edges) else edges
 
 
 def dconnected(sources: Iterable[int], given: bytearray, pa: Adj, ch: Adj, n: int) -> bytearray:
@@ -115,11 +153,20 @@ def dconnected(sources: Iterable[int], given: bytearray, pa: Adj, ch: Adj, n: in
 
 
 def d_separated(xs: Iterable[int], ys: Iterable[int], given: bytearray, pa: Adj, ch: Adj,
-                n: int, edges: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
-    """Are xs and ys d-separated given the mask `given`? With `edges` (see `edge_arrays`) and
-    at least `FAST_MIN` nodes, the search runs vectorised."""
+                n: int, edges: LazyEdges = None) -> bool:
+    """Are xs and ys d-separated given the mask `given`? With `edges` (see `edge_arrays`; or
+    a function giving them) and at least `FAST_MIN` nodes, the search runs vectorised — unless
+    the ancestral set of xs, ys and `given` is small: then separation in its moral graph
+    (Lauritzen et al. 1990, the same answer) is searched directly, touching only that set."""
+    xs, ys = list(xs), list(ys)
     if edges is not None and n >= FAST_MIN:
-        reach = dconnected_np(xs, given, edges, n)
+        anc = closure_small((*xs, *ys, *_ones(given)), pa, n)
+        if anc is not None:
+            seen, _ = moral_search(pa, ch, n, anc, xs, bytearray(n), given)
+            return not any(seen[y] for y in ys)
+        full = _materialise(edges)
+        assert full is not None
+        reach = dconnected_np(xs, given, full, n)
     else:
         reach = dconnected(xs, given, pa, ch, n)
     return not any(reach[y] for y in ys)
@@ -294,20 +341,25 @@ class SeparationProblem:
     @classmethod
     def build(cls, pa: Adj, ch: Adj, n: int, xs: Iterable[int], ys: Iterable[int],
               include: Iterable[int], allowed: bytearray,
-              edges: tuple[np.ndarray, np.ndarray] | None = None) -> SeparationProblem:
-        """`edges` (the arrays of `edge_arrays` for the same graph) switch on the vectorised
-        searches when the graph has at least `FAST_MIN` nodes."""
+              edges: LazyEdges = None) -> SeparationProblem:
+        """`edges` (the arrays of `edge_arrays` for the same graph, or a function giving them)
+        switch on the vectorised searches when the graph has at least `FAST_MIN` nodes and the
+        ancestral set is not small (`closure_small`)."""
         xs, ys, inc = tuple(xs), tuple(ys), tuple(include)
         removed = mask(n, inc)
-        if edges is not None and n >= FAST_MIN:
-            src, dst = edges
+        small = closure_small((*xs, *ys, *inc), pa, n) \
+            if edges is not None and n >= FAST_MIN else None
+        if edges is not None and n >= FAST_MIN and small is None:
+            full = _materialise(edges)
+            assert full is not None
+            src, dst = full
             in_a = closure_np((*xs, *ys, *inc), src, dst, n, up=True)
             keep = _bools(in_a, n) & _bools(allowed, n) & ~_bools(removed, n)
             keep[list(xs + ys)] = False
             cand = bytearray(keep.view(np.uint8).tobytes())
             return cls(pa, ch, n, xs, ys, inc, in_a, cand, removed,
                        _HubArcs.build(src, dst, in_a, n))
-        in_a = closure((*xs, *ys, *inc), pa, n)
+        in_a = small if small is not None else closure((*xs, *ys, *inc), pa, n)
         cand = bytearray(n)
         for v in _ones(in_a):
             if allowed[v] and not removed[v]:
@@ -578,98 +630,3 @@ def _min_vertex_cut_np(p: SeparationProblem) -> list[int]:
                        residual.col[left].astype(np.int64), (source,))
     cut = cand & reached[:big] & ~reached[big:2 * big]
     return np.flatnonzero(cut[:n]).tolist()
-
-
-def enumerate_paths(
-    pa: Adj,
-    ch: Adj,
-    n: int,
-    x: int,
-    y: int,
-    *,
-    backdoor_only: bool,
-    allowed: bytearray | None = None,
-    given: bytearray | None = None,
-    open_only: bool = False,
-    limit: int = 50,
-    budget: int = 200_000,
-) -> tuple[list[tuple[tuple[int, ...], tuple[int, ...]]], bool]:
-    """Simple paths from x to y, shortest first, as ``(nodes, marks)`` pairs.
-
-    ``marks[i]`` is `FORWARD` when ``nodes[i] -> nodes[i+1]`` and `BACKWARD` otherwise. With
-    `backdoor_only` the first edge must point into x. With `open_only`, only paths that are
-    open given the mask `given` (non-colliders outside it, colliders ancestors of it) are
-    returned, and blocked prefixes are pruned. The number of paths can be exponential, so the
-    search is iterative deepening with a distance bound, stops after `limit` paths or `budget`
-    node expansions, and says whether it stopped early (second value).
-    """
-    anc = bytearray(n)
-    cond = given if given is not None else bytearray(n)
-    if open_only:
-        anc = closure(_ones(cond), pa, n)
-    # distance to y in the skeleton (never through x): an admissible bound for pruning
-    dist = [-1] * n
-    dist[y] = 0
-    queue = deque([y])
-    while queue:
-        u = queue.popleft()
-        for w in (*pa[u], *ch[u]):
-            if dist[w] < 0 and w != x and (allowed is None or allowed[w]):
-                dist[w] = dist[u] + 1
-                queue.append(w)
-
-    def steps(v: int) -> list[tuple[int, int]]:
-        return [(q, BACKWARD) for q in pa[v]] + [(c, FORWARD) for c in ch[v]]
-
-    first = [(q, BACKWARD) for q in pa[x]] if backdoor_only else steps(x)
-    reachable = [dist[w] for w, _ in first if dist[w] >= 0]
-    if not reachable:
-        return [], False
-    found: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
-    expansions = 0
-    length = min(reachable) + 1
-    while length <= n:
-        bound_hit = False
-        path: list[int] = [x]
-        marks: list[int] = []
-        on = bytearray(n)
-        on[x] = 1
-        stack = [iter(first)]
-        while stack:
-            step = next(stack[-1], None)
-            if step is None:
-                stack.pop()
-                if len(path) > 1:
-                    on[path.pop()] = 0
-                    marks.pop()
-                continue
-            w, m = step
-            if on[w] or dist[w] < 0 or (allowed is not None and not allowed[w]):
-                continue
-            if len(marks) + 1 + dist[w] > length:
-                bound_hit = True
-                continue
-            if open_only and len(path) > 1:
-                v = path[-1]
-                if marks[-1] == FORWARD and m == BACKWARD:  # v is a collider
-                    if not anc[v]:
-                        continue
-                elif cond[v]:
-                    continue
-            expansions += 1
-            if expansions > budget:
-                return found, True
-            if w == y:
-                if len(marks) + 1 == length:
-                    found.append(((*path, y), (*marks, m)))
-                    if len(found) > limit:
-                        return found[:limit], True
-                continue
-            path.append(w)
-            marks.append(m)
-            on[w] = 1
-            stack.append(iter(steps(w)))
-        if not bound_hit:
-            break
-        length += 1
-    return found, False
