@@ -212,3 +212,13 @@ def test_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
 def test_python_dash_m_runs_the_cli() -> None:
     result = _causal("--help")
     assert result.returncode == 0 and "check" in result.stdout
+
+
+def test_deeply_nested_dagitty_groups_are_an_error_not_a_recursion() -> None:
+    from causal_dsl.dagitty import from_dagitty
+
+    assert "a -> b" in from_dagitty("dag { {{{a}}} -> b }")
+    with pytest.raises(CausalError) as info:
+        from_dagitty("dag { " + "{" * 500 + "a" + "}" * 500 + " -> b }")
+    d = info.value.diagnostics[0]
+    assert d.code == "E150" and "nested" in d.message and d.span is not None

@@ -216,6 +216,9 @@ class DagittyGraph:
     edges: list[_Edge] = field(default_factory=list)
 
 
+MAX_GROUP_DEPTH = 50
+
+
 class _Parser:
     def __init__(self, src: _Source) -> None:
         self.src = src
@@ -223,6 +226,7 @@ class _Parser:
         self.i = 0
         self.graph = DagittyGraph()
         self.problems: list[Diagnostic] = []
+        self.depth = 0  # groups open around the current token
 
     # -- helpers
     def peek(self, ahead: int = 0) -> _Token:
@@ -375,7 +379,16 @@ class _Parser:
             return [self.node(tok)], tok
         if tok.kind == "{":
             opening = self.take()
+            if self.depth >= MAX_GROUP_DEPTH:
+                # a real model nests a group or two; this bound keeps the parser's recursion
+                # (one Python frame per level) far from the interpreter's limit
+                raise self.src.error(
+                    f"groups nested more than {MAX_GROUP_DEPTH} deep", opening.start,
+                    opening.end, help="write the group's members in one {a b c}: nesting "
+                    "adds nothing")
+            self.depth += 1
             members = self.statements(closing="}", in_group=True)
+            self.depth -= 1
             self.close(opening, "the group")
             return list(dict.fromkeys(members)), None
         raise self.unexpected(tok, "a node name or a {group}")
