@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from record import ROOT, THREADS, PeakRSS, record, run_cell  # noqa: E402
+from record import ROOT, THREADS, PeakRSS, load, record, run_cell  # noqa: E402
 
 P = 20
 MIB = 2**20
@@ -450,10 +450,17 @@ def row_ident(n: int) -> dict[str, Any]:
 
 def row_identify10k() -> dict[str, Any]:
     ours = cell("identify10k")
+    # the figure before the engine's cached adjacencies (issue 16), kept from the first record
+    old = next((r for r in load().get("benchmarks", {}).get("speed", {}).get("rows", [])
+                if r.get("row") == "identify10k"), None)
+    before = None if old is None else old.get("before", {"wall": old["ours"]["wall"],
+                                                        "cpu": old["ours"]["cpu"]})
+    was = "" if before is None else f"; {before['wall']:.2f} s before issue 16"
     return {"what": "`causal identify`, 10,000 variables, 20 queries, after parsing",
             "ours": ours, "peer": None, "peer_name": "the 1 s target", "ratio": ours["wall"],
+            "before": before,
             "figure": f"{ours['wall']:.2f} s (cpu {ours['cpu']:.2f} s; parsing "
-                      f"{ours['parse']:.2f} s before it)", "goal": "<= 1 s",
+                      f"{ours['parse']:.2f} s before it{was})", "goal": "<= 1 s",
             "met": ours["wall"] <= 1.0}
 
 

@@ -57,21 +57,8 @@ class Study(Model):
 
     # --- overview -------------------------------------------------------------------------
     def summary(self) -> str:
-        r"""The one-screen overview that ``causal check`` prints.
-
-        >>> import causal_dsl
-        >>> print(causal_dsl.parse('var x: binary\nvar y: count\nlatent u\nu -> {x, y}\n'
-        ...                        'x -> y\nquery q: ate(x -> y)\n').summary())
-        study: (untitled)
-        variables: 3 (2 observed, 1 latent)
-          binary       x
-          count        y
-          latent       u
-        arrows: 3 directed, 0 bidirected
-        queries: 1
-          q: ate(x -> y)
-        data: none bound
-        """
+        """The one-screen overview that ``causal check`` prints (drawn by
+        `causal_dsl.present.text.study_text`, whose docstring shows it)."""
         from .present.text import study_text
 
         return study_text(self)

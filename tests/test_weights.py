@@ -193,12 +193,13 @@ def test_weighted_stratification_is_the_weighted_cell_contrast(tmp_path: Path) -
     assert est.se == pytest.approx(plain.se, rel=1e-10)
 
 
-def test_matching_refuses_weights(tmp_path: Path) -> None:
+def test_matching_refuses_frequency_weights_unlike_the_expanded_data(tmp_path: Path) -> None:
+    # weighted matching itself: tests/test_weights_matching.py; k = 2 is not the expanded data
     frame = _cross_section()
     frame.to_csv(tmp_path / "d.csv", index=False)
-    (tmp_path / "s.causal").write_text(STUDY.format(kind="survey", opts="").replace(
-        "using ols()", "using matching"))
+    (tmp_path / "s.causal").write_text(STUDY.format(kind="frequency", opts="").replace(
+        "using ols()", "using matching(k = 2)"))
     with pytest.raises(EstimationError) as info:
         causal_dsl.load(tmp_path / "s.causal").estimate()
     assert info.value.diagnostics[0].code == "E508"
-    assert "weights" in info.value.diagnostics[0].message
+    assert "frequency weights" in info.value.diagnostics[0].message

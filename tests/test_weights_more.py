@@ -315,11 +315,12 @@ def test_weighted_logit_equals_statsmodels_glm_freq_and_var_weights(n: int) -> N
     assert not np.allclose(unweighted.coef, score.coef)
 
 
-def test_matching_still_refuses_weights_with_the_reason() -> None:
+def test_matching_refuses_a_weighted_abadie_imbens_variance_with_the_reason() -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"d": rng.integers(0, 2, 80).astype(float),
                           "c": rng.normal(size=80), "y": rng.normal(size=80)})
-    design = Design("d", "y", "att", ("c",), weights=np.ones(80), weight_kind="survey")
+    design = Design("d", "y", "att", ("c",), {"se": "abadie-imbens"}, weights=np.ones(80),
+                    weight_kind="survey")
     with pytest.raises(EstimationError) as info:
         ESTIMATORS["matching"](frame, design, None)
     assert info.value.diagnostics[0].code == "E508"

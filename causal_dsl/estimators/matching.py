@@ -39,8 +39,17 @@ Imbens (2016) show that ignoring the estimation of the score makes this conserva
 matching; Abadie & Imbens (2008) show the bootstrap is not valid for matching with replacement
 and a fixed number of matches, so it is offered for comparison only.
 
+Row weights (``data ... weights(w, kind = ...)``), MatchIt's ``s.weights``: the weighted MLE
+score; matching itself unweighted; the effect the difference in means weighted by matching weight
+× row weight (`neighbours.weighted_pass`; the ATE combines the two arms' by their targets' total
+weight); the balance table weighted as cobalt's ``s.weights``; the SE a seeded weighted bootstrap
+(``bootstrap`` replications), as no weighted Abadie–Imbens variance is published. Frequency
+weights only where this equals the data with rows repeated w times (k = 1, ties = "all", with
+replacement; then donors are weighted as in that data, n = Σw).
+
 Raises `DataError` E413 when there is no overlap (no target unit has a match), E508 for bad
-options, and `EstimationError` E512 when the score model cannot be fitted.
+options (also: frequency weights otherwise, se = "abadie-imbens" with weights), and
+`EstimationError` E512 when the score model cannot be fitted.
 """
 
 from __future__ import annotations
@@ -57,22 +66,29 @@ from ..terms import Formula, check_design
 from . import stratification
 from .common import Design, design_matrix, numeric, option_error
 from .design_matrix import build
-from .neighbours import TIES, Matches, match, nearest_sorted, within_arm_variance
+from .neighbours import TIES, Matches, match, nearest_sorted, weighted_pass, within_arm_variance
 from .propensity import (
+    BALANCE_CHUNK,
     Score,
+    _denom_text,  # noqa: F401  (engines.matching imports it from here)
+    balance_table,
     column_moments,
     fit_logit,
+    frequency_sd,
     linear_predictor,
+    score_checks,
     standardised_cross,
 )
 
 SMD_WARN = 0.1  # the usual threshold for "balanced" standardized mean differences
 POOR_OVERLAP = 0.1  # share of one arm outside the other's score range that makes the ATE doubtful
 DISTANCES = {"ps": "propensity score", "logit": "logit of the propensity score"}
+ROLE = {True: "the weights of the balance table and the variance", False: "before row weights"}
 
 # kept for callers of the former names
 _within_arm_variance = within_arm_variance
-__all__ = ["Matches", "estimate", "match", "nearest_sorted", "within_arm_variance"]
+__all__ = ["BALANCE_CHUNK", "Matches", "balance_table", "estimate", "match", "nearest_sorted",
+           "within_arm_variance"]
 
 
 def propensity_logit(x: np.ndarray, d: np.ndarray, names: list[str]) -> Score:
@@ -96,7 +112,8 @@ class _Fit:
     subclass: np.ndarray | None = None  # pair ids without replacement (-1: in no pair)
 
 
-def _arm_fits(y: np.ndarray, d: np.ndarray, x: np.ndarray) -> dict[int, np.ndarray]:
+def _arm_fits(y: np.ndarray, d: np.ndarray, x: np.ndarray,
+              w: np.ndarray | None = None) -> dict[int, np.ndarray]:
     """Predictions of a linear regression of y on x fitted within each arm (for the bias
     adjustment): μ̂₀(X) and μ̂₁(X) for every row. The normal equations on the standardised
     scale, formed block by block from `x` itself (no copy of the covariates per arm); a
@@ -106,6 +123,8 @@ def _arm_fits(y: np.ndarray, d: np.ndarray, x: np.ndarray) -> dict[int, np.ndarr
     out = {}
     for arm in (0, 1):
         sel = (d == arm).astype(np.float64)
+        if w is not None:  # weighted least squares within the arm
+            sel = sel * w
         h, g = standardised_cross(x, mu, sc, sel, y * sel)
         if np.linalg.cond(h) < 1e10:
             beta = np.linalg.solve(h, g)
@@ -119,9 +138,13 @@ def _effect(
     y: np.ndarray, d: np.ndarray, score: np.ndarray, estimand: str, *, k: int,
     caliper: float | None, replace: bool, strata: np.ndarray | None, variance: bool = True,
     x_adjust: np.ndarray | None = None, ties: str = "all", rng: np.random.Generator | None = None,
+    w: np.ndarray | None = None, frequency: bool = False,
 ) -> _Fit:
+    """The matching estimate. With row weights `w` (and then no Abadie–Imbens variance) each
+    pass over a target arm gives a weighted difference in means (`weighted_pass`), and the
+    passes are combined by their targets' total weight."""
     n = len(y)
-    mu = _arm_fits(y, d, x_adjust) if x_adjust is not None else None
+    mu = _arm_fits(y, d, x_adjust, w) if x_adjust is not None else None
     arms = {"att": (1,), "atc": (0,), "ate": (1, 0)}[estimand]
     kt = np.zeros(n)  # K̃: weight as a donor
     q = np.zeros(n)  # Q: sum of squared donor weights
@@ -132,6 +155,8 @@ def _effect(
     sizes: list[np.ndarray] = []
     unmatched = np.zeros(n, dtype=bool)
     subclass = np.full(n, -1, dtype=np.int64) if not replace else None
+    passes: list[tuple[float, float]] = []  # weighted: (effect, total target weight) per arm
+    bal = np.zeros(n)  # weighted: matching weight × row weight, per row
     for arm in arms:
         m = match(score, d, arm, k=k, caliper=caliper, replace=replace, strata=strata,
                   ties=ties, rng=rng)
@@ -152,6 +177,9 @@ def _effect(
             m_arm = mu[1 - arm]
             yhat += m_arm[tg] - m.mean(m_arm)[keep]
         contrib.append(y[tg] - yhat if arm == 1 else yhat - y[tg])
+        if w is not None and len(tg):
+            r = y - mu[1 - arm] if mu is not None else y
+            passes.append(weighted_pass(m, r, w, arm, n, frequency, bal))
         a, b, c = m.weights(n)
         kt += a
         q += b
@@ -163,6 +191,9 @@ def _effect(
     if n_t == 0:
         return _Fit(np.nan, np.nan, 0, np.zeros(n), np.zeros(n), dropped, {})
     tau = float(diffs.mean())
+    if w is not None:
+        tau = sum(t * wt for t, wt in passes) / sum(wt for _, wt in passes)
+        variance = False
     var = np.nan
     if variance:
         sig = np.zeros(n)
@@ -179,82 +210,13 @@ def _effect(
         w_t, w_c = kt * (d == 1), self_t * (d == 0)
     else:
         w_t, w_c = (self_t + kt) * (d == 1), (self_t + kt) * (d == 0)
+    if w is not None:
+        w_t, w_c = bal * (d == 1), bal * (d == 0)
     all_sizes = np.concatenate(sizes)
     reuse = {"distinct_donors": int((kt > 0).sum()), "max_times_used": int(uses.max()),
              "max_donor_weight": float(kt.max()), "mean_match_set": float(all_sizes.mean()),
              "targets_with_ties": int((all_sizes > k).sum())}
     return _Fit(tau, var, n_t, w_t, w_c, dropped, reuse, unmatched, subclass)
-
-
-BALANCE_CHUNK = 65_536  # rows per block of the balance table's one pass over the covariates
-
-
-def _weighted_moments(x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                   np.ndarray]:
-    """For each weight vector (a column of `weights`, n x m): the total weight, the weighted
-    means (m x p) and the weighted mean squared deviations (m x p) of the columns of `x`.
-
-    One pass over `x` in row blocks, with no copy of it: each block is shifted by the first row
-    (so that sums of squares do not cancel when a column sits far from zero) and multiplied by
-    the weights (two m x p products per block). Memory: one block, whatever n is."""
-    n, p = x.shape
-    total = weights.sum(axis=0)
-    s1 = np.zeros((weights.shape[1], p))
-    s2 = np.zeros((weights.shape[1], p))
-    shift = x[0].astype(np.float64) if n else np.zeros(p)
-    for start in range(0, n, BALANCE_CHUNK):
-        block = np.subtract(x[start:start + BALANCE_CHUNK], shift, dtype=np.float64)
-        w = weights[start:start + BALANCE_CHUNK]
-        s1 += w.T @ block
-        np.square(block, out=block)
-        s2 += w.T @ block
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s1 / total[:, None]
-        var = np.maximum(s2 / total[:, None] - mean**2, 0.0)
-    return total, mean + shift, var
-
-
-def balance_table(
-    x: np.ndarray, names: list[str], d: np.ndarray, w_t: np.ndarray, w_c: np.ndarray,
-    estimand: str,
-) -> tuple[Table, list[tuple[str, float, float]]]:
-    """Standardized mean differences before/after matching (denominator fixed before).
-
-    Linear in the rows and without copies of the covariates: the four sets of weights
-    (treated, controls, matched treated, matched controls) go through `_weighted_moments`
-    together."""
-    t = (d == 1).astype(np.float64)
-    weights = np.column_stack([t, 1.0 - t, w_t * t, w_c * (1.0 - t)])
-    total, mean, var = _weighted_moments(x, weights)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        n_t, n_c = total[0], total[1]
-        vt = var[0] * n_t / (n_t - 1) if n_t > 1 else np.full(x.shape[1], np.nan)
-        vc = var[1] * n_c / (n_c - 1) if n_c > 1 else np.full(x.shape[1], np.nan)
-        mt, mc, at, ac = mean
-        denom = {"att": np.sqrt(vt), "atc": np.sqrt(vc)}.get(estimand, np.sqrt((vt + vc) / 2))
-        denom = np.where(denom > 0, denom, np.nan)
-        smd_before = (mt - mc) / denom
-        smd_after = (at - ac) / denom
-        vc_after = var[3]
-        vr = var[2] / np.where(vc_after > 0, vc_after, np.nan)
-    rows = tuple(
-        (names[i], float(mt[i]), float(mc[i]), float(smd_before[i]), float(at[i]),
-         float(ac[i]), float(smd_after[i]), float(vr[i]))
-        for i in range(len(names))
-    )
-    table = Table(
-        f"Balance (standardized mean differences, {_denom_text(estimand)})",
-        ("covariate", "mean T", "mean C", "SMD before", "mean T matched", "mean C matched",
-         "SMD after", "var ratio after"),
-        rows,
-    )
-    smds = [(names[i], float(smd_before[i]), float(smd_after[i])) for i in range(len(names))]
-    return table, smds
-
-
-def _denom_text(estimand: str) -> str:
-    return {"att": "SD of the treated", "atc": "SD of the controls"}.get(
-        estimand, "pooled SD sqrt((s²T + s²C)/2)")
 
 
 @dataclass(frozen=True)
@@ -356,25 +318,81 @@ def _via_stratification(frame: pd.DataFrame, design: Design) -> EstimatorResult:
     return replace(r, checks=(note, *r.checks))
 
 
+def _row_weights(design: Design, o: _Options) -> tuple[np.ndarray | None, bool]:
+    """The row weights and whether they are frequency weights; E508 where matching has no
+    weighted form: the Abadie–Imbens variance (none is published for weights), and frequency
+    weights where matching on the rows is not matching on the expanded data (k > 1 takes the
+    k nearest copies, which may all be one row's; without replacement one copy is used up)."""
+    if design.weights is None:
+        return None, False
+    if "se" in design.options and o.se == "abadie-imbens":
+        raise option_error(design, "se = \"abadie-imbens\" with row weights: no weighted "
+                           "Abadie–Imbens variance is published",
+                           "drop the se option: weighted matching uses a seeded weighted "
+                           "bootstrap (its replications set by bootstrap = N)")
+    problems = []
+    if design.weight_kind == "frequency":
+        problems += [f"k = {o.k}"] if o.k != 1 else []
+        problems += [f"ties = \"{o.ties}\""] if o.ties != "all" else []
+        problems += ["replace = false"] if not o.replace else []
+    if problems:
+        raise option_error(design, "matching takes frequency weights only where the result "
+                           "equals matching the data with each row repeated w times (k = 1, "
+                           "ties = \"all\", with replacement); here " + ", ".join(problems),
+                           "use k = 1, ties = \"all\" and replace = true, or declare "
+                           "kind = \"survey\" (MatchIt's s.weights: matching weight × "
+                           "sampling weight)")
+    return np.asarray(design.weights, dtype=np.float64), design.weight_kind == "frequency"
+
+
+def _resample(rng: np.random.Generator, n: int, w: np.ndarray | None, frequency: bool
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+    """One bootstrap resample: rows and their weights. Survey and analytic weights: n rows
+    drawn with replacement, each keeping its weight. Frequency weights: Σw copies drawn from
+    the Σw copies — the very draw of the expanded data's bootstrap — returned as the rows
+    drawn with their counts as frequency weights."""
+    if w is None or not frequency:
+        ix = rng.integers(0, n, n)
+        return ix, None if w is None else w[ix]
+    total = round(float(w.sum()))
+    rows = np.searchsorted(np.cumsum(w), rng.integers(0, total, total), side="right")
+    counts = np.bincount(rows, minlength=n)
+    ix = np.flatnonzero(counts)
+    return ix, counts[ix].astype(np.float64)
+
+
+def _weighted_se_text(design: Design, reps: int, frequency: bool) -> str:
+    what = ("the Σw copies of the expanded data" if frequency else
+            f"the rows, each with its {design.weight_kind} weight")
+    return (f"weighted bootstrap over {reps} resamples of {what} (weighted score model and "
+            f"matching re-run; seed {design.seed}); no published weighted Abadie–Imbens "
+            "variance exists; normal reference")
+
+
+def _weights_note(design: Design, frequency: bool) -> str:
+    if frequency:
+        return ("frequency weights: matching on the data with each row repeated w times (k = 1,"
+                " ties kept, so a target's copies share its tied donors' copies): the weighted "
+                "score model (MLE), a donor weighted wⱼ Σ wᵢ/Σ_{S_i} w, n = Σw; the balance table"
+                " is that of the expanded data")
+    return (f"{design.weight_kind} weights as MatchIt's s.weights: in the propensity model "
+            "(weighted MLE), not in the matching itself (nor in the caliper's SD); the effect "
+            "is the difference in means weighted by matching weight × row weight (match_data()'s"
+            " weights × s.weights), the ATE the two arms' effects weighted by their targets' "
+            "total weight; the balance table's means weighted as cobalt's s.weights, the SMD "
+            "denominator from the weighted unmatched sample")
+
+
 def estimate(
     frame: pd.DataFrame, design: Design, extra: pd.DataFrame | None = None
 ) -> EstimatorResult:
     """Propensity-score matching estimate of the ATT/ATC/ATE with diagnostics."""
-    if design.weights is not None:  # refused, never silently unweighted
-        # the weighted score model exists (propensity.fit_logit(weights=...)); the effect,
-        # its variance and the balance table do not yet: see docs/language.md, Weights
-        raise option_error(
-            design, f"matching does not take row weights yet ({design.weight_kind} weights are "
-            "declared on the data): the weighted effect (MatchIt's s.weights: matching weights "
-            "× sampling weights), its standard error (no published weighted Abadie–Imbens "
-            "variance) and the weighted balance table are not implemented",
-            "use stratification (weighted cell means), ols, or drop weights(...) from the data "
-            "line")
     exact = tuple(design.option("exact", ()) or ())
     covs = tuple(design.covariates)
     o = _options(design, len(covs))
     if exact and set(covs) <= set(exact):
         return _via_stratification(frame, design)
+    w, frequency = _row_weights(design, o)
     y = numeric(frame, design.outcome)
     d = numeric(frame, design.treatment)
     x, names = design_matrix(frame, covs)
@@ -394,18 +412,19 @@ def estimate(
     extra = [j for j, nm in enumerate(snames) if nm not in names]
     blocks = [(x, names)] + ([(xs[:, extra], [snames[j] for j in extra])] if extra else [])
     progress.phase("propensity score model")
-    score = fit_logit(xs, d, snames)
+    score = fit_logit(xs, d, snames, weights=w)
     scale = DISTANCES[o.distance]
     dist = score.probability if o.distance == "ps" else score.logit
     strata = _strata(frame, exact, design)
     cont = continuous_covariates(frame, covs)
     adjust = bool(cont) if o.adjust is None else o.adjust
-    sd_dist = float(dist.std(ddof=1))
+    sd_dist = float(dist.std(ddof=1)) if not frequency else frequency_sd(dist, w)
     caliper = o.caliper * sd_dist if o.caliper is not None else None
     rng = np.random.default_rng(design.seed)
     progress.phase("matching")
     fit = _effect(y, d, dist, design.estimand, k=o.k, caliper=caliper, replace=o.replace,
-                  strata=strata, x_adjust=x if adjust else None, ties=o.ties, rng=rng)
+                  strata=strata, x_adjust=x if adjust else None, ties=o.ties, rng=rng,
+                  w=w, frequency=frequency)
     arms = {"att": "treated", "atc": "control", "ate": "treated and control"}[design.estimand]
     if fit.n_targets == 0:
         raise DataError(Diagnostic(
@@ -431,29 +450,38 @@ def estimate(
         ))
     checks: list[Check] = []
     label = design.estimand.upper()
-    if o.se == "bootstrap":
+    if o.se == "bootstrap" or w is not None:
         draws = np.empty(o.reps)
         n = len(y)
         for b in range(o.reps):
             progress.step("bootstrap", b, o.reps)
-            ix = rng.integers(0, n, n)
+            ix, wb = _resample(rng, n, w, frequency)
             db = d[ix]
             if db.min() == db.max():
                 draws[b] = np.nan
                 continue
-            sb = fit_logit(xs[ix], db, snames)
+            sb = fit_logit(xs[ix], db, snames, weights=wb)
             lb = sb.probability if o.distance == "ps" else sb.logit
-            cb = o.caliper * float(lb.std(ddof=1)) if o.caliper is not None else None
+            sd_b = float(lb.std(ddof=1)) if not frequency else frequency_sd(lb, wb)
+            cb = o.caliper * sd_b if o.caliper is not None else None
             draws[b] = _effect(y[ix], db, lb, design.estimand, k=o.k, caliper=cb,
                                replace=o.replace, strata=None if strata is None else strata[ix],
                                variance=False, x_adjust=x[ix] if adjust else None, ties=o.ties,
-                               rng=rng).effect
+                               rng=rng, w=wb, frequency=frequency).effect
         se = float(np.nanstd(draws, ddof=1))
-        se_text = (f"bootstrap over {o.reps} resamples (score and matching re-run; seed "
-                   f"{design.seed}) — not valid in theory for matching with replacement "
-                   "(Abadie & Imbens 2008)")
-        checks.append(Check("note", "bootstrap standard errors are shown for comparison; "
-                            "Abadie–Imbens errors are the reference"))
+        if w is None:
+            se_text = (f"bootstrap over {o.reps} resamples (score and matching re-run; seed "
+                       f"{design.seed}) — not valid in theory for matching with replacement "
+                       "(Abadie & Imbens 2008)")
+            checks.append(Check("note", "bootstrap standard errors are shown for comparison; "
+                                "Abadie–Imbens errors are the reference"))
+        else:
+            se_text = _weighted_se_text(design, o.reps, frequency)
+            checks.append(Check("note", "weighted matching: no published weighted "
+                                "Abadie–Imbens variance exists, so the standard error is a "
+                                "seeded weighted bootstrap; Abadie & Imbens (2008) show the "
+                                "bootstrap is not valid in theory for matching with replacement "
+                                "and a fixed number of matches — read it as approximate"))
     else:
         se = float(np.sqrt(fit.variance))
         se_text = "Abadie–Imbens (2006), score treated as known"
@@ -463,9 +491,16 @@ def estimate(
             se_text += (f" (for the {label} ignoring the score's estimation can err either way, "
                         "Abadie & Imbens 2016)")
         se_text += "; normal reference"
-    est = Estimate.from_se(fit.effect, se, n=fit.n_targets, label=label, se_kind=se_text)
-    checks += _score_checks(score)
-    balance, smds = _balance(blocks, d, dist, scale, fit, design.estimand)
+    n_est = fit.n_targets
+    if frequency and w is not None and fit.unmatched is not None:
+        # n = Σw of the matched targets: the expanded data's count
+        tgt = {"att": d == 1, "atc": d == 0}.get(design.estimand, np.ones(len(d), dtype=bool))
+        n_est = round(float(np.where(fit.unmatched, 0.0, w) @ tgt))
+    est = Estimate.from_se(fit.effect, se, n=n_est, label=label, se_kind=se_text)
+    checks += score_checks(score)
+    if w is not None:
+        checks.append(Check("note", _weights_note(design, frequency)))
+    balance, smds = _balance(blocks, d, dist, scale, fit, design.estimand, w, frequency)
     checks += _balance_and_overlap(smds, d, p, design.estimand)
     dropped_total = sum(fit.dropped.values())
     if dropped_total:
@@ -488,8 +523,8 @@ def estimate(
         "note",
         f"{fit.reuse['distinct_donors']} distinct units used as matches; the most reused served "
         f"{fit.reuse['max_times_used']} target(s), largest match weight "
-        f"{fmt(fit.reuse['max_donor_weight'], 3)} (the weights of the balance table and the "
-        f"variance); mean match-set size {fmt(fit.reuse['mean_match_set'], 3)}, "
+        f"{fmt(fit.reuse['max_donor_weight'], 3)} ({ROLE[w is None]}); mean match-set size "
+        f"{fmt(fit.reuse['mean_match_set'], 3)}, "
         f"{fit.reuse['targets_with_ties']} target(s) with more than k = {o.k} matches; "
         + ties_text,
     ))
@@ -543,33 +578,15 @@ def estimate(
                            details, units)
 
 
-def _score_checks(score: Score) -> list[Check]:
-    out = [Check("note" if score.converged else "warning", score.describe())]
-    if not score.converged:
-        out.append(Check("warning", "the propensity model did not reach its maximum: the scores "
-                         "(and so the matches) are not those of the maximum-likelihood fit"))
-    if score.separated:
-        out.append(Check("warning", "the propensity model separates the data: some fitted "
-                         "scores are 0 or 1 to ten digits, so a covariate (nearly) predicts the "
-                         "treatment perfectly and the maximum-likelihood estimate does not exist;"
-                         " those units have no comparable counterpart"))
-    if score.dropped_constant:
-        out.append(Check("note", "constant in the sample, not used in the score: "
-                         + ", ".join(score.dropped_constant)))
-    if score.dropped_collinear:
-        out.append(Check("note", "linearly dependent on other covariates, not used in the score: "
-                         + ", ".join(score.dropped_collinear)))
-    return out
-
-
 def _balance(
     blocks: list[tuple[np.ndarray, list[str]]], d: np.ndarray, dist: np.ndarray, scale: str,
-    fit: _Fit, estimand: str,
+    fit: _Fit, estimand: str, w: np.ndarray | None = None, frequency: bool = False,
 ) -> tuple[Table, list[tuple[str, float, float]]]:
     # the score's row, the covariates' rows and the score formula's other columns each from
     # their own array: no n x (p+1) copy of the data
-    tables = [balance_table(dist[:, None], [scale], d, fit.weight_t, fit.weight_c, estimand)]
-    tables += [balance_table(x, names, d, fit.weight_t, fit.weight_c, estimand)
+    tables = [balance_table(dist[:, None], [scale], d, fit.weight_t, fit.weight_c, estimand,
+                            w, frequency)]
+    tables += [balance_table(x, names, d, fit.weight_t, fit.weight_c, estimand, w, frequency)
                for x, names in blocks]
     first = tables[1][0]
     rows = tuple(r for t, _ in tables for r in t.rows)

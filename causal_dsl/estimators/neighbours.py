@@ -4,7 +4,9 @@ In: a score per row (the propensity score or its logit), the 0/1 treatment, the 
 k, an optional caliper (absolute, on the score's scale), optional integer strata (exact-match
 cells) and the tie rule. Out: `Matches` — for each target row its match set, with the per-target
 means, the donor weights K̃ and Q of the Abadie–Imbens variance, and the number of times each donor
-serves. Raises nothing on valid arrays.
+serves; `weighted_pass` turns one arm's match sets into a weighted difference in means (row
+weights: MatchIt's ``s.weights``, or frequency weights as the expanded data). Raises nothing on
+valid arrays.
 
 Ties. Abadie & Imbens define the match set of unit i as every unit of the other arm at most as
 far as the k-th nearest, so with ties it holds more than k units (Stata's ``teffects nnmatch`` and
@@ -154,6 +156,12 @@ class Matches:
         out[self.sorted_rows] = by_pos
         return out
 
+    def donor_sums(self, per_target: np.ndarray, n: int) -> np.ndarray:
+        """Σ over the targets each row serves of `per_target` (one value per target; 0 for rows
+        that serve none): with 1/M_i the matching weight K̃, with wᵢ/Σ_{S_i} w the weight of a
+        donor in data expanded by frequency weights (before its own w)."""
+        return self._per_donor(per_target, n)
+
     def weights(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(K̃, Q, uses) per row: Σ 1/M_i, Σ 1/M_i² and the count over the targets served."""
         m = self.counts.astype(np.float64)
@@ -273,3 +281,33 @@ def within_arm_variance(y: np.ndarray, key: np.ndarray, j: int = J_VAR) -> np.nd
     mean = (cs[hi] - cs[lo] - ys) / m
     out[order] = m / (m + 1) * (ys - mean) ** 2
     return out
+
+
+def weighted_pass(m: Matches, r: np.ndarray, w: np.ndarray, arm: int, n: int,
+                   frequency: bool, bal: np.ndarray) -> tuple[float, float]:
+    """One target arm's weighted effect and its targets' total weight; adds each row's
+    weight (matching weight × row weight) to `bal`.
+
+    MatchIt's ``s.weights``: the matching weights ignore the sampling weights (a donor's is
+    K̃ⱼ = Σ 1/Mᵢ over the targets it serves) and the effect is the difference in means weighted
+    by matching weight × sampling weight (``match_data()``'s ``weights`` × ``s.weights``).
+    Frequency weights instead give the matching of the data with each row repeated w times
+    (k = 1, ties kept): a target's copies all match every copy of its tied donors, so a donor's
+    weight is wⱼ Σ wᵢ / Σ_{l ∈ Sᵢ} w_l. `r` is the outcome, less the donors' arm regression
+    when bias-adjusted (then the same difference is that of Abadie & Imbens 2011)."""
+    mi = m.counts.astype(np.float64)
+    keep = mi > 0
+    tg = m.targets[keep]
+    if frequency:
+        per_target = np.divide(w[m.targets], m.mean(w) * mi, out=np.zeros(len(mi)),
+                               where=keep)
+    else:
+        per_target = np.divide(1.0, mi, out=np.zeros(len(mi)), where=keep)
+    donor = m.donor_sums(per_target, n) * w
+    wt = w[tg]
+    target_mean = float(wt @ r[tg]) / float(wt.sum())
+    donor_mean = float(donor @ r) / float(donor.sum())
+    bal[tg] += wt
+    bal += donor
+    tau = target_mean - donor_mean if arm == 1 else donor_mean - target_mean
+    return tau, float(wt.sum())

@@ -7,6 +7,10 @@ of Newton iterations, whether it converged, whether the data look separated, and
 out (constant, or linearly dependent on earlier ones). Raises `EstimationError` E512 when no
 model can be fitted at all (a non-finite design).
 
+Also here, as the score's companions: `score_checks` (the fit's report as `Check`s) and the
+balance table matching prints (`balance_table`: weighted means and SMDs by arm before and after
+matching, in one streamed pass; with row weights, cobalt's ``s.weights`` convention).
+
 Why our own Newton–Raphson rather than scikit-learn: matching results are sensitive to the score
 (1-NN matching picks a different neighbour when a logit moves by 0.01), and the published numbers
 we reproduce come from the maximum-likelihood fit (R's ``glm``, Stata's ``logit``). A library's
@@ -30,6 +34,7 @@ import numpy as np
 from scipy import special
 
 from ..errors import Diagnostic, EstimationError
+from ..results import Check, Table
 
 TOL = 1e-10  # largest Newton step (standardised coefficients) at convergence
 WARM_ROWS = 50_000  # from 2x this many rows, Newton starts from a fit on a regular subsample
@@ -271,3 +276,121 @@ def fit_logit(x: np.ndarray, d: np.ndarray, names: list[str] | tuple[str, ...],
     kept = ("(intercept)", *(names[j] for j in keep))
     return Score(coef, kept, eta, ll, iterations, converged, separated, dropped_constant,
                  tuple(dropped_collinear))
+
+
+def score_checks(score: Score) -> list[Check]:
+    out = [Check("note" if score.converged else "warning", score.describe())]
+    if not score.converged:
+        out.append(Check("warning", "the propensity model did not reach its maximum: the scores "
+                         "(and so the matches) are not those of the maximum-likelihood fit"))
+    if score.separated:
+        out.append(Check("warning", "the propensity model separates the data: some fitted "
+                         "scores are 0 or 1 to ten digits, so a covariate (nearly) predicts the "
+                         "treatment perfectly and the maximum-likelihood estimate does not exist;"
+                         " those units have no comparable counterpart"))
+    if score.dropped_constant:
+        out.append(Check("note", "constant in the sample, not used in the score: "
+                         + ", ".join(score.dropped_constant)))
+    if score.dropped_collinear:
+        out.append(Check("note", "linearly dependent on other covariates, not used in the score: "
+                         + ", ".join(score.dropped_collinear)))
+    return out
+
+
+def frequency_sd(v: np.ndarray, w: np.ndarray | None) -> float:
+    """The standard deviation of the data expanded by frequency weights (n − 1 = Σw − 1);
+    without weights, the sample SD."""
+    if w is None:
+        return float(v.std(ddof=1))
+    total = float(w.sum())
+    m = float(w @ v) / total
+    return float(np.sqrt(float(w @ (v - m) ** 2) / (total - 1)))
+
+
+# --------------------------------------------------------------------------------------------
+# the balance table (the covariates' moments by arm, before and after matching)
+# --------------------------------------------------------------------------------------------
+BALANCE_CHUNK = 65_536  # rows per block of the balance table's one pass over the covariates
+
+
+def _weighted_moments(x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                   np.ndarray]:
+    """For each weight vector (a column of `weights`, n x m): the total weight, the weighted
+    means (m x p) and the weighted mean squared deviations (m x p) of the columns of `x`.
+
+    One pass over `x` in row blocks, with no copy of it: each block is shifted by the first row
+    (so that sums of squares do not cancel when a column sits far from zero) and multiplied by
+    the weights (two m x p products per block). Memory: one block, whatever n is."""
+    n, p = x.shape
+    total = weights.sum(axis=0)
+    s1 = np.zeros((weights.shape[1], p))
+    s2 = np.zeros((weights.shape[1], p))
+    shift = x[0].astype(np.float64) if n else np.zeros(p)
+    for start in range(0, n, BALANCE_CHUNK):
+        block = np.subtract(x[start:start + BALANCE_CHUNK], shift, dtype=np.float64)
+        w = weights[start:start + BALANCE_CHUNK]
+        s1 += w.T @ block
+        np.square(block, out=block)
+        s2 += w.T @ block
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / total[:, None]
+        var = np.maximum(s2 / total[:, None] - mean**2, 0.0)
+    return total, mean + shift, var
+
+
+def balance_table(
+    x: np.ndarray, names: list[str], d: np.ndarray, w_t: np.ndarray, w_c: np.ndarray,
+    estimand: str, s_weights: np.ndarray | None = None, frequency: bool = False,
+) -> tuple[Table, list[tuple[str, float, float]]]:
+    """Standardized mean differences before/after matching (denominator fixed before).
+
+    With row weights `s_weights` (cobalt's and MatchIt's ``s.weights``) the "before" means and
+    the SMD's denominator come from the weighted, unmatched sample — the variance
+    Σw(x − x̄)²/(Σw − Σw²/Σw), which is s² with unit weights, or /(Σw − 1) for frequency
+    weights (the expanded data's s²) — and `w_t`, `w_c` must already include them.
+
+    Linear in the rows and without copies of the covariates: the four sets of weights
+    (treated, controls, matched treated, matched controls) go through `_weighted_moments`
+    together."""
+    t = (d == 1).astype(np.float64)
+    sw = np.ones(len(t)) if s_weights is None else s_weights
+    weights = np.column_stack([t * sw, (1.0 - t) * sw, w_t * t, w_c * (1.0 - t)])
+    total, mean, var = _weighted_moments(x, weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_t, n_c = total[0], total[1]
+        if s_weights is None or frequency:  # s² (of the expanded data): Σw − 1
+            eff_t, eff_c = n_t - 1, n_c - 1
+        else:  # Σw − Σw²/Σw per arm
+            eff_t = n_t - float((t * sw) @ sw) / n_t
+            eff_c = n_c - float(((1.0 - t) * sw) @ sw) / n_c
+        vt = var[0] * n_t / eff_t if eff_t > 0 else np.full(x.shape[1], np.nan)
+        vc = var[1] * n_c / eff_c if eff_c > 0 else np.full(x.shape[1], np.nan)
+        mt, mc, at, ac = mean
+        denom = {"att": np.sqrt(vt), "atc": np.sqrt(vc)}.get(estimand, np.sqrt((vt + vc) / 2))
+        denom = np.where(denom > 0, denom, np.nan)
+        smd_before = (mt - mc) / denom
+        smd_after = (at - ac) / denom
+        vc_after = var[3]
+        vr = var[2] / np.where(vc_after > 0, vc_after, np.nan)
+    rows = tuple(
+        (names[i], float(mt[i]), float(mc[i]), float(smd_before[i]), float(at[i]),
+         float(ac[i]), float(smd_after[i]), float(vr[i]))
+        for i in range(len(names))
+    )
+    title = f"Balance (standardized mean differences, {_denom_text(estimand)}"
+    if s_weights is not None:
+        title += (" of the weighted unmatched sample; means weighted by the row weights, "
+                  "after matching by matching weight × row weight (cobalt's s.weights)")
+    table = Table(
+        title + ")",
+        ("covariate", "mean T", "mean C", "SMD before", "mean T matched", "mean C matched",
+         "SMD after", "var ratio after"),
+        rows,
+    )
+    smds = [(names[i], float(smd_before[i]), float(smd_after[i])) for i in range(len(names))]
+    return table, smds
+
+
+def _denom_text(estimand: str) -> str:
+    return {"att": "SD of the treated", "atc": "SD of the controls"}.get(
+        estimand, "pooled SD sqrt((s²T + s²C)/2)")

@@ -80,7 +80,7 @@ class AdjustmentProblem:
             src, dst = self.graph_edges
             cn = np.frombuffer(bytes(self.cn), dtype=np.uint8).astype(bool)
             keep = ~((src == self.t) & cn[dst])
-            self._memo["edges"] = (src[keep], dst[keep])
+            self._memo["edges"] = sep.as_edge_arrays(self.graph_edges).subset(keep)
         found: tuple[np.ndarray, np.ndarray] = self._memo["edges"]
         return found
 
@@ -123,14 +123,17 @@ class AdjustmentProblem:
     def smallest(self) -> frozenset[str] | None:
         """A valid set of minimum size, or None. The minimal set is one when it holds at most
         one variable beyond ``adjust for`` (then ``adjust for`` alone is not valid), which
-        saves the minimum-cut search."""
-        minimal = self.minimal()
-        if minimal is None:
-            return None
-        include = {self.graph._names[v] for v in self.include}
-        if len(minimal - include) <= 1:
-            return minimal
-        return self.graph._name_set(self.separation().smallest() or [])
+        saves the minimum-cut search. Computed once per problem (`recommend` and `identify`
+        both ask)."""
+        if "smallest" not in self._memo:
+            minimal = self.minimal()
+            include = {self.graph._names[v] for v in self.include}
+            if minimal is None or len(minimal - include) <= 1:
+                self._memo["smallest"] = minimal
+            else:
+                self._memo["smallest"] = self.graph._name_set(self.separation().smallest() or [])
+        smallest: frozenset[str] | None = self._memo["smallest"]
+        return smallest
 
     def largest(self) -> frozenset[str]:
         """Every allowed ancestor of t, y and ``adjust for``: if it is not valid, no set is."""
@@ -210,16 +213,18 @@ def problem(
         edges = None
     else:  # the same sets, vectorised
         src, dst = edges
-        cn_np = sep.reach_np(n, src, dst, (t,)) & sep.reach_np(n, dst, src, (y,))
+        cn_np = (sep._bools(sep.closure_np((t,), edges, n, up=False), n)
+                 & sep._bools(sep.closure_np((y,), edges, n, up=True), n))
         cn_np[t] = False
-        forb_np = sep.reach_np(n, src, dst, np.flatnonzero(cn_np).tolist())
+        forb_np = sep._bools(sep.closure_np(np.flatnonzero(cn_np).tolist(), edges, n,
+                                            up=False), n)
         forb_np[t] = True
         latent_np = np.frombuffer(bytes(g._latent), dtype=np.uint8).astype(bool)
         cn, forb, allowed = (bytearray(m.view(np.uint8).tobytes())
                              for m in (cn_np, forb_np, ~latent_np & ~forb_np))
         # ... and the proper backdoor graph's arrays: drop t -> c for causal nodes c
         keep = ~((src == t) & cn_np[dst])
-        edges = (src[keep], dst[keep])
+        edges = sep.as_edge_arrays(edges).subset(keep)
     # the proper backdoor graph: drop t -> c for every causal node c
     pbd_pa, pbd_ch = list(pa), list(ch)
     pbd_ch[t] = [c for c in ch[t] if not cn[c]]

@@ -23,8 +23,9 @@ in causal graphs: complete criteria and an algorithmic framework", Artificial In
   node-split hub graph (capacity 1 for nodes that may be conditioned on, infinite otherwise).
 
 On large graphs (`FAST_MIN` nodes or more) the same searches run vectorised: the hub graph is
-an array of arcs, a search keeps the arcs that leave an expandable node and enter an enterable
-one (one numpy mask) and hands them to scipy's breadth-first search. Still linear, but in C.
+a compressed adjacency built once per graph (`causal_dsl.graph.arrays`), a search masks the
+arcs that leave an expandable node and enter an enterable one (numpy) and hands them to
+scipy's breadth-first search. Still linear, but in C, and no search rebuilds a matrix.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from .arrays import (  # noqa: F401  (re-exported: the engine's modules reach them as sep.*)
+    Csr,
+    EdgeArrays,
+    Edges,
+    _adjacency,
+    _bools,
+    as_edge_arrays,
+    closure_np,
+    edge_arrays,
+    reach_np,
+)
 
 Adj = Sequence[Sequence[int]]
 # From this many nodes on, searches run vectorised (numpy + scipy's compiled breadth-first
@@ -76,9 +89,10 @@ def closure(seeds: Iterable[int], adj: Adj, n: int) -> bytearray:
 
 
 def closure_small(seeds: Iterable[int], adj: Adj, n: int) -> bytearray | None:
-    """`closure`, or None as soon as it passes ``min(SMALL_REGION, FAST_MIN)`` nodes (then
-    the caller searches vectorised)."""
-    limit = min(SMALL_REGION, FAST_MIN)
+    """`closure`, or None as soon as it passes ``min(SMALL_REGION, FAST_MIN, n / 16)`` nodes
+    (then the caller searches vectorised: on a graph of ``n`` nodes a vectorised search costs
+    about as much as a Python walk over ``n / 16`` of them)."""
+    limit = min(SMALL_REGION, FAST_MIN, max(n // 16, 64))
     seen = bytearray(n)
     stack = []
     count = 0
@@ -100,7 +114,6 @@ def closure_small(seeds: Iterable[int], adj: Adj, n: int) -> bytearray | None:
     return seen
 
 
-Edges = tuple[np.ndarray, np.ndarray]
 LazyEdges = Edges | Callable[[], Edges] | None  # the arrays, or how to build them when needed
 
 
@@ -173,18 +186,19 @@ def d_separated(xs: Iterable[int], ys: Iterable[int], given: bytearray, pa: Adj,
 
 
 def dconnected_np(sources: Iterable[int], given: bytearray,
-                  edges: tuple[np.ndarray, np.ndarray], n: int) -> bytearray:
+                  edges: Edges, n: int) -> bytearray:
     """`dconnected`, vectorised: the Bayes-ball states (node, arrived from a child = 0 /
-    from a parent = 1) become nodes ``v`` and ``n + v`` of an arc list, filtered by the
-    conditioning set and its ancestors, then searched by scipy."""
-    src, dst = edges
+    from a parent = 1) are searched level by level over the graph's cached adjacency, each
+    level a few numpy gathers filtered by the conditioning set and its ancestors."""
     cond = _bools(given, n)
-    anc = _bools(closure_np(_ones(given), src, dst, n, up=True), n)
-    free_p, free_c = ~cond[src], ~cond[dst]
-    heads = np.concatenate([dst[free_c], src[free_p], n + src[free_p], n + dst[anc[dst]]])
-    tails = np.concatenate([src[free_c], n + dst[free_p], n + dst[free_p], src[anc[dst]]])
-    seen = reach_np(2 * n, heads, tails, sources)
-    hit = (seen[:n] | seen[n:]) & ~cond
+    anc = _bools(closure_np(_ones(given), edges, n, up=True), n)
+    ball = _adjacency(edges, "ball", n)
+    # an arc leaves a state v (from a child) or n + v -> n + c (from a parent) when v is not
+    # conditioned on, and n + v -> p (a collider) when v is an ancestor of `given`
+    node, collider = ball.rows % n, (ball.rows >= n) & (ball.indices[:ball.m] < n)
+    seen = ball.reach(sources, keep=np.where(collider, anc[node], ~cond[node]))
+    up, down = seen[:n], seen[n:]
+    hit = (up | down) & ~cond
     return bytearray(hit.view(np.uint8).tobytes())
 
 
@@ -248,58 +262,26 @@ def moral_search(
     return seen, boundary
 
 
-def reach_np(n_nodes: int, heads: np.ndarray, tails: np.ndarray,
-             starts: Iterable[int]) -> np.ndarray:
-    """Boolean mask of the nodes reachable from `starts` along the arcs ``heads -> tails``
-    (starts included), by scipy's breadth-first search from a virtual source."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import breadth_first_order
-
-    first = np.fromiter(starts, dtype=np.int64)
-    rows = np.concatenate([heads, np.full(len(first), n_nodes, dtype=np.int64)])
-    cols = np.concatenate([tails, first])
-    graph = csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)),
-                       shape=(n_nodes + 1, n_nodes + 1))
-    order = breadth_first_order(graph, n_nodes, directed=True, return_predecessors=False)
-    out = np.zeros(n_nodes + 1, dtype=bool)
-    out[order] = True
-    return out[:n_nodes]
-
-
-def edge_arrays(pa: Adj, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """All edges as two arrays, parents and children (built once per graph)."""
-    sizes = np.fromiter((len(p) for p in pa), dtype=np.int64, count=n)
-    src = np.fromiter((q for p in pa for q in p), dtype=np.int64, count=int(sizes.sum()))
-    dst = np.repeat(np.arange(n, dtype=np.int64), sizes)
-    return src, dst
-
-
-def closure_np(seeds: Iterable[int], src: np.ndarray, dst: np.ndarray, n: int,
-               up: bool) -> bytearray:
-    """`closure` on edge arrays: ancestors (``up``) or descendants of the seeds."""
-    seen = reach_np(n, dst, src, seeds) if up else reach_np(n, src, dst, seeds)
-    return bytearray(seen.view(np.uint8).tobytes())
-
-
-def _bools(m: bytearray | None, size: int) -> np.ndarray:
-    if m is None:
-        return np.ones(size, dtype=bool)
-    return np.frombuffer(bytes(m), dtype=np.uint8).astype(bool)
-
-
 @dataclass(frozen=True, slots=True)
 class _HubArcs:
-    """The hub graph of an ancestral set as arcs ``u -> w`` (both directions of each link)."""
+    """The hub graph of an ancestral set A: the graph's cached hub adjacency (every edge)
+    restricted to A and its hubs (an edge into A lies in A, as A is ancestral)."""
 
-    u: np.ndarray
-    w: np.ndarray
+    edges: Edges
+    in_a: np.ndarray  # A and its hubs, length 2n
 
     @classmethod
-    def build(cls, src: np.ndarray, dst: np.ndarray, in_a: bytearray, n: int) -> _HubArcs:
-        keep = _bools(in_a, n)[dst]  # an edge into A lies in A (A is ancestral)
+    def build(cls, edges: Edges, in_a: bytearray, n: int) -> _HubArcs:
+        a = _bools(in_a, n)
+        return cls(edges, np.concatenate([a, a]))
+
+    def arrays(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The arcs ``u -> w`` (both directions of each link) as two arrays."""
+        src, dst = self.edges
+        keep = self.in_a[dst]
         p, c = src[keep], dst[keep]
         hub = c + n
-        return cls(np.concatenate([p, c, p, hub]), np.concatenate([c, p, hub, p]))
+        return np.concatenate([p, c, p, hub]), np.concatenate([c, p, hub, p])
 
     def search(self, n: int, starts: Iterable[int], blocked: bytearray, removed: bytearray,
                restrict: bytearray | None) -> tuple[bytearray, list[int]]:
@@ -308,12 +290,11 @@ class _HubArcs:
         is_start = np.zeros(2 * n, dtype=bool)
         is_start[starts] = True
         stop = np.concatenate([_bools(blocked, n), np.zeros(n, dtype=bool)])
-        expandable = ~stop | is_start
-        enterable = ~np.concatenate([_bools(removed, n), np.zeros(n, dtype=bool)])
+        expandable = (~stop | is_start) & self.in_a
+        enterable = ~np.concatenate([_bools(removed, n), np.zeros(n, dtype=bool)]) & self.in_a
         if restrict is not None:
             enterable &= _bools(restrict, 2 * n)
-        keep = expandable[self.u] & enterable[self.w]
-        seen = reach_np(2 * n, self.u[keep], self.w[keep], starts)
+        seen = _adjacency(self.edges, "hub", n).reach(starts, expandable, enterable)
         boundary = np.flatnonzero(seen & stop & ~is_start).tolist()
         return bytearray(seen.view(np.uint8).tobytes()), boundary
 
@@ -352,13 +333,12 @@ class SeparationProblem:
         if edges is not None and n >= FAST_MIN and small is None:
             full = _materialise(edges)
             assert full is not None
-            src, dst = full
-            in_a = closure_np((*xs, *ys, *inc), src, dst, n, up=True)
+            in_a = closure_np((*xs, *ys, *inc), full, n, up=True)
             keep = _bools(in_a, n) & _bools(allowed, n) & ~_bools(removed, n)
             keep[list(xs + ys)] = False
             cand = bytearray(keep.view(np.uint8).tobytes())
             return cls(pa, ch, n, xs, ys, inc, in_a, cand, removed,
-                       _HubArcs.build(src, dst, in_a, n))
+                       _HubArcs.build(full, in_a, n))
         in_a = small if small is not None else closure((*xs, *ys, *inc), pa, n)
         cand = bytearray(n)
         for v in _ones(in_a):
@@ -612,13 +592,14 @@ def _min_vertex_cut_np(p: SeparationProblem) -> list[int]:
     n, big = p.n, 2 * p.n
     unbounded = np.int32(1 << 24)  # more than any cut; sums of duplicates still fit int32
     removed = np.concatenate([_bools(p.removed, n), np.zeros(n, dtype=bool)])
-    ok = ~removed[p.arcs.u] & ~removed[p.arcs.w]
+    arc_u, arc_w = p.arcs.arrays(n)
+    ok = ~removed[arc_u] & ~removed[arc_w]
     cand = np.concatenate([_bools(p.cand, n), np.zeros(n, dtype=bool)])
     nodes = np.arange(big, dtype=np.int64)
     source, sink = 2 * big, 2 * big + 1
     xs, ys = np.asarray(p.xs, dtype=np.int64), np.asarray(p.ys, dtype=np.int64)
-    rows = np.concatenate([nodes, big + p.arcs.u[ok], np.full(len(xs), source), ys])
-    cols = np.concatenate([big + nodes, p.arcs.w[ok], big + xs, np.full(len(ys), sink)])
+    rows = np.concatenate([nodes, big + arc_u[ok], np.full(len(xs), source), ys])
+    cols = np.concatenate([big + nodes, arc_w[ok], big + xs, np.full(len(ys), sink)])
     caps = np.concatenate([np.where(cand, 1, unbounded).astype(np.int32),
                            np.full(int(ok.sum()) + len(xs) + len(ys), unbounded, np.int32)])
     graph = csr_matrix((caps, (rows, cols)), shape=(2 * big + 2, 2 * big + 2))

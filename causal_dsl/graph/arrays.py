@@ -1,0 +1,178 @@
+"""Edge arrays and compressed adjacencies: the vectorised searches of the graph engine.
+
+In: a DAG's edges as two numpy arrays (parents, children) or any arc list. Out: `EdgeArrays`
+(the two arrays, plus compressed adjacencies built once on first use and kept with them) and
+boolean reachability masks (`Csr.reach`, `reach_np`, `closure_np`). Raises nothing a user can
+cause. `causal_dsl.graph.separators` runs its searches on these on large graphs; a
+`CausalGraph` builds its `EdgeArrays` once, so no search rebuilds a sparse matrix from an edge
+list (issue 16: that rebuild was most of a query's time). scipy's compiled breadth-first search
+walks the adjacency; a search only filters the cached arrays with numpy masks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Edges = tuple[np.ndarray, np.ndarray]
+Adj = Sequence[Sequence[int]]
+
+
+def reach_np(n_nodes: int, heads: np.ndarray, tails: np.ndarray,
+             starts: Iterable[int]) -> np.ndarray:
+    """Boolean mask of the nodes reachable from `starts` along the arcs ``heads -> tails``
+    (starts included). For one-off arc lists; `EdgeArrays` keeps the adjacency of a graph
+    searched many times."""
+    return Csr.build(heads, tails, n_nodes, len(heads)).reach(starts)
+
+
+@dataclass(frozen=True, slots=True)
+class Csr:
+    """Arcs as a compressed adjacency, sorted by tail, in the form scipy's breadth-first
+    search takes without converting it (int32 indices, float64 weights): built once per
+    graph, so a search only filters it with numpy masks and never rebuilds a sparse matrix
+    from an edge list (issue 16: that rebuild was most of a query's time)."""
+
+    n_nodes: int
+    indptr: np.ndarray  # int32, length n_nodes + 3 (room for a virtual source and a dead end)
+    indices: np.ndarray  # int32: the head of each arc, then room for the virtual source's
+    rows: np.ndarray  # int32: the tail of each arc
+    ones: np.ndarray  # float64 weights, one per arc (and room for the virtual source's)
+    edge: np.ndarray  # int32: the edge of the graph each arc comes from
+
+    @classmethod
+    def build(cls, tails: np.ndarray, heads: np.ndarray, n_nodes: int, m_edges: int) -> Csr:
+        """The arcs ``tails -> heads``: blocks of `m_edges` arcs, one arc per edge each."""
+        order = np.argsort(tails, kind="stable")
+        m = len(tails)
+        indptr = np.zeros(n_nodes + 3, dtype=np.int32)
+        np.cumsum(np.bincount(tails, minlength=n_nodes), out=indptr[1:n_nodes + 1])
+        indices = np.empty(m + n_nodes, dtype=np.int32)
+        indices[:m] = heads[order]
+        return cls(n_nodes, indptr, indices, tails[order].astype(np.int32),
+                   np.ones(m + n_nodes), (order % max(m_edges, 1)).astype(np.int32))
+
+    def subset(self, keep_edge: np.ndarray) -> Csr:
+        """The arcs of the edges `keep_edge` marks (the edges renumbered as
+        ``EdgeArrays.subset`` does): a filter, no sort."""
+        m, n = self.m, self.n_nodes
+        keep = keep_edge[self.edge]
+        kept = np.zeros(m + 1, dtype=np.int32)
+        np.cumsum(keep, out=kept[1:])
+        indptr = np.zeros(n + 3, dtype=np.int32)
+        indptr[:n + 1] = kept[self.indptr[:n + 1]]
+        heads = self.indices[:m][keep]
+        indices = np.empty(len(heads) + n, dtype=np.int32)
+        indices[:len(heads)] = heads
+        renumber = (np.cumsum(keep_edge) - 1).astype(np.int32)
+        return Csr(n, indptr, indices, self.rows[keep], self.ones, renumber[self.edge[keep]])
+
+    @property
+    def m(self) -> int:
+        return len(self.rows)
+
+    def reach(self, starts: Iterable[int], expandable: np.ndarray | None = None,
+              enterable: np.ndarray | None = None, keep: np.ndarray | None = None
+              ) -> np.ndarray:
+        """Nodes reachable from `starts` (always included) along the arcs ``u -> w`` whose
+        ``u`` is `expandable` and ``w`` `enterable` (None: all), or the arcs `keep` marks."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import breadth_first_order
+
+        n, m = self.n_nodes, self.m
+        heads = self.indices[:m]
+        if expandable is not None:
+            keep = expandable[self.rows] if keep is None else keep & expandable[self.rows]
+        if enterable is not None:
+            keep = enterable[heads] if keep is None else keep & enterable[heads]
+        first = np.unique(np.fromiter(starts, dtype=np.int64)).astype(np.int32)
+        # node n: a virtual source with an arc to every start; node n + 1: a dead end that
+        # the arcs left out point to instead (cheaper than removing them)
+        indptr = self.indptr
+        indptr[n + 1] = indptr[n + 2] = m + len(first)
+        if keep is None:  # the cached arrays, with the source's arcs in their spare room
+            indices = self.indices[:m + len(first)]
+        else:
+            indices = np.empty(m + len(first), dtype=np.int32)
+            indices[:m] = heads
+            indices[:m][~keep] = n + 1
+        indices[m:] = first
+        graph = csr_matrix((self.ones[:len(indices)], indices, indptr), shape=(n + 2, n + 2))
+        order = breadth_first_order(graph, n, directed=True, return_predecessors=False)
+        out = np.zeros(n + 2, dtype=bool)
+        out[order] = True
+        return out[:n]
+
+
+class EdgeArrays(tuple[np.ndarray, np.ndarray]):
+    """All edges of a DAG as two arrays ``(src, dst)``, parents and children, plus the
+    compressed adjacencies the vectorised searches walk, each built once on first use (the
+    arrays live as long as their `CausalGraph` or query, so every search reuses them)."""
+
+    def __new__(cls, src: np.ndarray, dst: np.ndarray) -> EdgeArrays:
+        return super().__new__(cls, (src, dst))
+
+    def subset(self, keep: np.ndarray) -> EdgeArrays:
+        """The edges `keep` marks (a graph with some edges removed, such as a proper backdoor
+        graph): its adjacencies are filtered from this one's instead of rebuilt."""
+        src, dst = self
+        out = EdgeArrays(src[keep], dst[keep])
+        out.__dict__["_parent"] = (self, keep)
+        return out
+
+    def adjacency(self, kind: str, n: int) -> Csr:
+        """``"children"``, ``"parents"`` (over ``n`` nodes), ``"hub"`` (the hub graph of
+        every edge, over ``2n`` nodes: ``p - c`` and ``p - hub(c)`` both ways) or ``"ball"``
+        (the Bayes-ball states of `dconnected_np`, over ``2n`` nodes)."""
+        cache: dict[tuple[str, int], Csr] = self.__dict__.setdefault("_adjacency", {})
+        key = (kind, n)
+        if key not in cache and "_parent" in self.__dict__:
+            parent, keep = self.__dict__["_parent"]
+            cache[key] = parent.adjacency(kind, n).subset(keep)
+        if key not in cache:
+            src, dst = self
+            m = len(src)
+            if kind == "children":
+                cache[key] = Csr.build(src, dst, n, m)
+            elif kind == "parents":
+                cache[key] = Csr.build(dst, src, n, m)
+            elif kind == "hub":
+                hub = dst + n
+                cache[key] = Csr.build(np.concatenate([src, dst, src, hub]),
+                                       np.concatenate([dst, src, hub, src]), 2 * n, m)
+            else:  # state v: arrived from a child; state n + v: arrived from a parent
+                cache[key] = Csr.build(np.concatenate([dst, src, n + src, n + dst]),
+                                       np.concatenate([src, n + dst, n + dst, src]), 2 * n, m)
+        return cache[key]
+
+
+def as_edge_arrays(edges: Edges) -> EdgeArrays:
+    """`edges` itself when it is an `EdgeArrays` (keeping its cached adjacencies)."""
+    return edges if isinstance(edges, EdgeArrays) else EdgeArrays(*edges)
+
+
+def _adjacency(edges: Edges, kind: str, n: int) -> Csr:
+    """The cached adjacency of `edges` when it is an `EdgeArrays`, else built now."""
+    return as_edge_arrays(edges).adjacency(kind, n)
+
+
+def edge_arrays(pa: Adj, n: int) -> EdgeArrays:
+    """All edges as two arrays, parents and children (built once per graph)."""
+    sizes = np.fromiter((len(p) for p in pa), dtype=np.int64, count=n)
+    src = np.fromiter((q for p in pa for q in p), dtype=np.int64, count=int(sizes.sum()))
+    dst = np.repeat(np.arange(n, dtype=np.int64), sizes)
+    return EdgeArrays(src, dst)
+
+
+def closure_np(seeds: Iterable[int], edges: Edges, n: int, up: bool) -> bytearray:
+    """`closure` on edge arrays: ancestors (``up``) or descendants of the seeds."""
+    seen = _adjacency(edges, "parents" if up else "children", n).reach(seeds)
+    return bytearray(seen.view(np.uint8).tobytes())
+
+
+def _bools(m: bytearray | None, size: int) -> np.ndarray:
+    if m is None:
+        return np.ones(size, dtype=bool)
+    return np.frombuffer(bytes(m), dtype=np.uint8).astype(bool)
