@@ -231,9 +231,9 @@ def test_abadie_imbens_att_matches_hand_computation() -> None:
     s = rng.normal(size=n)  # distinct scores: no ties
     d = (rng.uniform(size=n) < 1 / (1 + np.exp(-s))).astype(float)
     y = d + s + rng.normal(size=n)
-    from causal_dsl.estimators.matching import _effect
+    from causal_dsl.estimators.matching import matching_effect
 
-    fit = _effect(y, d, s, "att", k=1, caliper=None, replace=True, strata=None)
+    fit = matching_effect(y, d, s, "att", k=1, caliper=None, replace=True, strata=None)
     tau, se = _ai_att_by_hand(y, d, s)
     assert fit.effect == pytest.approx(tau, rel=1e-12)
     assert np.sqrt(fit.variance) == pytest.approx(se, rel=1e-10)

@@ -29,9 +29,6 @@ goal: refused (E422) with what limits it, rather than sampled silently.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 from scipy import linalg, special
 
@@ -42,8 +39,9 @@ from ..estimators.matching import (
     _balance_and_overlap,
     _denom_text,
     _options,
+    matching_effect,
 )
-from ..estimators.neighbours import match, within_arm_variance
+from ..estimators.matching import _Fit as MatchingFit
 from ..model import VarType
 from ..results import Check, Estimate, EstimatorResult, Table, fmt
 from . import sufficient
@@ -141,12 +139,14 @@ def estimate(eng: Engine, s: Sample, design: Design, study_types: dict[str, VarT
     loglik = float(d @ eta - np.logaddexp(0.0, eta).sum())
     sd_dist = float(dist.std(ddof=1))
     caliper = o.caliper * sd_dist if o.caliper is not None else None
-    fit = _effect(y, d, dist, design.estimand, o.k, caliper, mu)
+    # the in-memory matcher itself, on the five numbers per row the engine handed over
+    fit = matching_effect(y, d, dist, design.estimand, k=o.k, caliper=caliper, replace=True,
+                          strata=None, mu=mu)
     scale = DISTANCES[o.distance]
     label = design.estimand.upper()
     t = d == 1
     pt, pc = prob[t], prob[~t]
-    if fit.n_t == 0 or pt.max() < pc.min() or pc.max() < pt.min():
+    if fit.n_targets == 0 or pt.max() < pc.min() or pc.max() < pt.min():
         raise DataError(Diagnostic(
             "E413", "no overlap: not one unit has a match"
             + (f" within the caliper of {o.caliper:g} SD of the {scale}" if o.caliper else "")
@@ -158,7 +158,7 @@ def estimate(eng: Engine, s: Sample, design: Design, study_types: dict[str, VarT
                 else f" (for the {label} ignoring the score's estimation can err either way, "
                 "Abadie & Imbens 2016)")
     se_text += "; normal reference"
-    est = Estimate.from_se(fit.tau, float(np.sqrt(fit.var)), n=fit.n_t, label=label,
+    est = Estimate.from_se(fit.effect, float(np.sqrt(fit.variance)), n=fit.n_targets, label=label,
                            se_kind=se_text)
     balance, smds = _balance(eng, table, eta_sql, p, names, scale, d, dist, fit, o.distance,
                              design.estimand)
@@ -174,7 +174,7 @@ def estimate(eng: Engine, s: Sample, design: Design, study_types: dict[str, VarT
         why = (f"no match within the caliper of {o.caliper:g} SD of the {scale} "
                f"({fmt(caliper, 3)})" if caliper is not None else "no match available")
         checks.append(Check("warning", f"{parts} unit(s) dropped ({why}); the estimate is the "
-                            f"{label} of the {fit.n_t} matched units, not of everyone"))
+                            f"{label} of the {fit.n_targets} matched units, not of everyone"))
     reuse = fit.reuse
     checks.append(Check(
         "note", f"{reuse['distinct_donors']} distinct units used as matches; the most reused "
@@ -202,7 +202,7 @@ def estimate(eng: Engine, s: Sample, design: Design, study_types: dict[str, VarT
             f"maximum-likelihood logistic regression of {design.treatment} on "
             f"{', '.join(design.covariates)}; in {eng.dialect}), {', '.join(opts)}")
     details = (("n_treated", int(t.sum())), ("n_control", int((~t).sum())),
-               ("n_matched_targets", fit.n_t), ("dropped", dropped),
+               ("n_matched_targets", fit.n_targets), ("dropped", dropped),
                ("distance", o.distance), ("ties", "all"), ("bias_adjust", adjust),
                ("caliper_distance", caliper), ("sd_distance", sd_dist), ("k", o.k),
                ("replace", True), ("score_loglik", loglik), ("score_iterations", iters),
@@ -212,65 +212,6 @@ def estimate(eng: Engine, s: Sample, design: Design, study_types: dict[str, VarT
                *reuse.items(), ("random_draws", False))
     return EstimatorResult("matching", design.estimand, est, desc, tuple(checks), (balance,),
                            details)
-
-
-@dataclass(frozen=True)
-class _Fit:
-    n_t: int
-    dropped: dict[str, int]
-    tau: float = float("nan")
-    var: float = float("nan")
-    weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # w_t on treated rows...
-    reuse: dict[str, Any] = field(default_factory=dict)
-
-
-def _effect(y: np.ndarray, d: np.ndarray, score: np.ndarray, estimand: str, k: int,
-            caliper: float | None, mu: dict[int, np.ndarray] | None) -> _Fit:
-    """`estimators.matching._effect` for ties = "all" with replacement, with the bias
-    adjustment's predictions given (μ̂ per arm) instead of the covariates."""
-    n = len(y)
-    kt, q, uses, self_t = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    contrib, sizes = [], []
-    dropped: dict[str, int] = {}
-    for arm in {"att": (1,), "atc": (0,), "ate": (1, 0)}[estimand]:
-        m = match(score, d, arm, k=k, caliper=caliper)
-        mi = m.counts
-        keep = mi > 0
-        dropped["treated" if arm == 1 else "control"] = int((~keep).sum())
-        tg = m.targets[keep]
-        yhat = m.mean(y)[keep]
-        if mu is not None:
-            yhat += mu[1 - arm][tg] - m.mean(mu[1 - arm])[keep]
-        contrib.append(y[tg] - yhat if arm == 1 else yhat - y[tg])
-        a, b, c = m.weights(n)
-        kt += a
-        q += b
-        uses += c
-        self_t[tg] = 1.0
-        sizes.append(mi[keep])
-    diffs = np.concatenate(contrib)
-    n_t = len(diffs)
-    if n_t == 0:
-        return _Fit(0, dropped)
-    tau = float(diffs.mean())
-    sig = np.zeros(n)
-    for arm in (0, 1):
-        rows = np.flatnonzero(d == arm)
-        sig[rows] = within_arm_variance(y[rows], score[rows])
-    coef = (self_t + kt) ** 2 - (self_t + q)
-    var = (float(((diffs - tau) ** 2).sum()) + float(coef @ sig)) / n_t**2
-    if estimand == "att":
-        w_t, w_c = self_t * (d == 1), kt * (d == 0)
-    elif estimand == "atc":
-        w_t, w_c = kt * (d == 1), self_t * (d == 0)
-    else:
-        w_t, w_c = (self_t + kt) * (d == 1), (self_t + kt) * (d == 0)
-    all_sizes = np.concatenate(sizes)
-    reuse = {"distinct_donors": int((kt > 0).sum()), "max_times_used": int(uses.max()),
-                    "max_donor_weight": float(kt.max()),
-                    "mean_match_set": float(all_sizes.mean()),
-                    "targets_with_ties": int((all_sizes > k).sum())}
-    return _Fit(n_t, dropped, tau, var, w_t + w_c, reuse)
 
 
 def _lookup(d: np.ndarray, dist: np.ndarray, w: np.ndarray
@@ -285,11 +226,11 @@ def _lookup(d: np.ndarray, dist: np.ndarray, w: np.ndarray
 
 
 def _balance(eng: Engine, table: str, eta_sql: str, p: int, names: list[str], scale: str,
-             d: np.ndarray, dist: np.ndarray, fit: _Fit, distance: str,
+             d: np.ndarray, dist: np.ndarray, fit: MatchingFit, distance: str,
              estimand: str) -> tuple[Table, list[tuple[str, float, float]]]:
     """`matching.balance_table` for the score and the covariates, from weighted moments
     accumulated over one streamed pass (shifted by the first row, as there)."""
-    look = _lookup(d, dist, fit.weights)
+    look = _lookup(d, dist, fit.weight_t + fit.weight_c)
     cols = ", ".join(["_d", f"({eta_sql}) AS eta"] + [f"c{j}" for j in range(p)])
     total = np.zeros(4)
     s1 = np.zeros((4, p + 1))

@@ -134,17 +134,19 @@ def _arm_fits(y: np.ndarray, d: np.ndarray, x: np.ndarray,
     return out
 
 
-def _effect(
+def matching_effect(
     y: np.ndarray, d: np.ndarray, score: np.ndarray, estimand: str, *, k: int,
     caliper: float | None, replace: bool, strata: np.ndarray | None, variance: bool = True,
     x_adjust: np.ndarray | None = None, ties: str = "all", rng: np.random.Generator | None = None,
     w: np.ndarray | None = None, frequency: bool = False,
+    mu: dict[int, np.ndarray] | None = None,
 ) -> _Fit:
     """The matching estimate. With row weights `w` (and then no Abadie–Imbens variance) each
     pass over a target arm gives a weighted difference in means (`weighted_pass`), and the
-    passes are combined by their targets' total weight."""
+    passes are combined by their targets' total weight. The bias adjustment's per-arm fits
+    come from `x_adjust`, or as `mu` (the DuckDB engine fits them in SQL)."""
     n = len(y)
-    mu = _arm_fits(y, d, x_adjust, w) if x_adjust is not None else None
+    mu = _arm_fits(y, d, x_adjust, w) if x_adjust is not None else mu
     arms = {"att": (1,), "atc": (0,), "ate": (1, 0)}[estimand]
     kt = np.zeros(n)  # K̃: weight as a donor
     q = np.zeros(n)  # Q: sum of squared donor weights
@@ -422,9 +424,9 @@ def estimate(
     caliper = o.caliper * sd_dist if o.caliper is not None else None
     rng = np.random.default_rng(design.seed)
     progress.phase("matching")
-    fit = _effect(y, d, dist, design.estimand, k=o.k, caliper=caliper, replace=o.replace,
-                  strata=strata, x_adjust=x if adjust else None, ties=o.ties, rng=rng,
-                  w=w, frequency=frequency)
+    fit = matching_effect(y, d, dist, design.estimand, k=o.k, caliper=caliper,
+                          replace=o.replace, strata=strata, x_adjust=x if adjust else None,
+                          ties=o.ties, rng=rng, w=w, frequency=frequency)
     arms = {"att": "treated", "atc": "control", "ate": "treated and control"}[design.estimand]
     if fit.n_targets == 0:
         raise DataError(Diagnostic(
@@ -464,7 +466,7 @@ def estimate(
             lb = sb.probability if o.distance == "ps" else sb.logit
             sd_b = float(lb.std(ddof=1)) if not frequency else frequency_sd(lb, wb)
             cb = o.caliper * sd_b if o.caliper is not None else None
-            draws[b] = _effect(y[ix], db, lb, design.estimand, k=o.k, caliper=cb,
+            draws[b] = matching_effect(y[ix], db, lb, design.estimand, k=o.k, caliper=cb,
                                replace=o.replace, strata=None if strata is None else strata[ix],
                                variance=False, x_adjust=x[ix] if adjust else None, ties=o.ties,
                                rng=rng, w=wb, frequency=frequency).effect
