@@ -311,6 +311,8 @@ def _plan_graph_method(
             raise plan_error(model, "E501", f"iv needs an instrument, and the graph has none for "
                              f"{t} -> {y}", query, "name one with `using iv(instrument = z)` "
                              "if the graph omits it, or draw its arrows")
+        # the query's own `adjust for` enters as exogenous covariates too (never dropped)
+        adj = tuple(sorted(set(adj) | set(query.include)))
         extra = (("instrument", inst),) if not given else ()
         reasons = [f"{source}: {DESCRIPTIONS['iv']}, with {why}"
                    + (f", adjusting for {names_text(adj)}" if adj else "") + "."]
