@@ -97,7 +97,10 @@ def code_binary(
         return coded.where(present), problems
     if pd.api.types.is_numeric_dtype(raw):
         coded = raw.astype("float64")
-        bad = present & ~np.isin(coded.to_numpy(), [0.0, 1.0])
+        values = coded.to_numpy()
+        bad = present & (values != 0.0) & (values != 1.0)
+        if not bad.any():  # the usual case: no text needed (it costs a string per row)
+            return coded.where(present), problems
         text = _text(raw)
     else:
         text = _text(raw)

@@ -340,15 +340,18 @@ def prepare(
     extra_columns: Sequence[str] = (),
     *,
     source: str | None = None,
+    coded: dict[str, pd.Series] | None = None,
 ) -> Prepared:
     """Code `names` (variables) and `extra_columns` (raw columns), then drop incomplete rows.
 
     The per-column missing counts are taken over the rows read, so a reader can see which
-    column cost how many rows.
+    column cost how many rows. `coded` is what `check_data(study, frame)` returned for this
+    very frame, when the caller has already checked it (the columns are not coded twice).
     """
     src = source or _source(study)
     names = list(dict.fromkeys(names))
-    coded = check_data(study, frame, names)
+    if coded is None or any(n not in coded for n in names):
+        coded = check_data(study, frame, names)
     unknown = [n for n in names if n not in coded]
     if unknown:  # a name that is not an observed variable: a bug in the caller, not user input
         raise KeyError(f"not observed variables: {unknown}")

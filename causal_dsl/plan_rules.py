@@ -3,23 +3,29 @@ the graph), difference-in-differences on panels and 2×2 designs, and the refusa
 else would work — with the helpers the planner shares with them.
 
 In: a `Model`, a `Query`, its `Identification`, the plan's common fields and (where a rule reads
-it) the data. Out: a `Plan`. Raises `PlanError` (E501, E502, E503, E504, E505, E508, E513) and
-`DataError` E413 (a valid back-door set without overlap and no DiD design), as
-`causal_dsl.planner` documents.
+it) the data: a DataFrame, or for engine-bound data an `engines.planning.EngineData` whose
+facts (adoption pattern, layout of the adjustment set, cells' support) are SQL aggregates, the
+same values as the in-memory functions (`adoption_of`, `layout_of`, `support_of`).
+Out: a `Plan`. Raises `PlanError` (E501, E502, E503, E504, E505, E508, E513) and `DataError`
+E413 (a valid back-door set without overlap and no DiD design), as `causal_dsl.planner`
+documents.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
 from . import designs
 from .data import load_data, prepare
+from .engines import wants_engine
+from .engines.planning import Adoption, EngineData
 from .errors import DataError, Diagnostic, PlanError
 from .estimators import ESTIMATORS
 from .estimators.common import numeric
+from .estimators.stratification import Support, stratification_support
 from .graph import CausalGraph
 from .identify import Identification, fixed_effects_hint, identify
 from .model import Model, OptionValue, Query
@@ -87,26 +93,65 @@ def is_panel(model: Model) -> bool:
     return model.data is not None and model.data.is_panel
 
 
-def frame_of(model: Model, data: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The data, when there is any to read (a plan without bound data skips the data rules)."""
+# the rows, or engine-bound data whose facts the rules ask the engine for (in SQL)
+PlanData: TypeAlias = pd.DataFrame | EngineData
+
+
+def frame_of(model: Model, data: PlanData | None) -> PlanData | None:
+    """The data, when there is any to read (a plan without bound data skips the data rules);
+    engine-bound data (`engines.wants_engine`) is not loaded: the rules ask the engine."""
     if data is not None:
         return data
+    if model.data is not None and wants_engine(model):
+        return EngineData(model)
     return load_data(model) if model.data is not None and model.data.path is not None else None
 
 
-def switches_on(model: Model, frame: pd.DataFrame, treatment: str) -> tuple[int, int]:
-    """(units whose treatment goes from 0 to 1 over time, units in the panel)."""
+def adoption_of(model: Model, data: PlanData, treatment: str) -> Adoption:
+    """Units, switchers, switch-offs and adoption cohorts of the treatment on the panel."""
     from .estimators.did import treatment_pattern
 
+    if isinstance(data, EngineData):
+        return data.adoption(treatment)
     assert model.data is not None and model.data.unit and model.data.time
-    prep = prepare(model, frame, [treatment], [model.data.unit, model.data.time])
+    prep = prepare(model, data, [treatment], [model.data.unit, model.data.time])
     if len(prep) == 0:
-        return 0, 0
+        return Adoption(0, 0, 0, 0)
     pat = treatment_pattern(prep.extra[model.data.unit].to_numpy(),
                             prep.extra[model.data.time].to_numpy(),
                             numeric(prep.frame, treatment))
-    return pat.switchers, pat.n_units
+    return Adoption(pat.n_units, pat.switchers, pat.switch_off, pat.cohorts)
 
+
+def switches_on(model: Model, data: PlanData, treatment: str) -> tuple[int, int]:
+    """(units whose treatment goes from 0 to 1 over time, units in the panel)."""
+    if isinstance(data, EngineData):  # one GROUP BY, without the cohorts' window function
+        return data.switches(treatment)
+    a = adoption_of(model, data, treatment)
+    return a.switchers, a.n_units
+
+
+def layout_of(model: Model, data: PlanData, treatment: str, adjustment: Iterable[str]
+              ) -> designs.Layout:
+    """`designs.layout` on the rows, or its SQL counterpart in the engine (the same fields)."""
+    if isinstance(data, EngineData):
+        f = data.layout(treatment, sorted(adjustment))
+        return designs.Layout(f.unit_level, f.period_level, f.varying, f.determined_by, f.cells,
+                              f.pair)
+    return designs.layout(model, data, treatment, adjustment)
+
+
+def support_of(model: Model, data: PlanData, treatment: str, adj: tuple[str, ...]
+               ) -> Support | None:
+    """Can exact stratification answer it (every adjustment variable discrete, both arms in
+    every cell)? Asked on the rows the estimator would use."""
+    kinds = {a: k for a in adj if (k := model.variable(a).type) is not None}
+    if len(kinds) < len(adj) or any(k not in designs.DISCRETE for k in kinds.values()):
+        return None
+    if isinstance(data, EngineData):
+        return data.support(treatment, adj)
+    prep = prepare(model, data, [treatment, *adj])
+    return stratification_support(prep.frame, treatment, adj, kinds)
 
 
 def plan_randomised(
@@ -139,7 +184,7 @@ def plan_randomised(
 
 def plan_no_overlap(
     model: Model, query: Query, ident: Identification, base: dict[str, Any],
-    frame: pd.DataFrame, lay: designs.Layout, blocks: str,
+    frame: PlanData, lay: designs.Layout, blocks: str,
 ) -> Plan:
     """Rule 3: the back-door set is valid but leaves no overlap; DiD if the design allows."""
     t, y = query.treatment, query.outcome
@@ -218,7 +263,7 @@ def did_hint(model: Model, query: Query) -> str | None:
 
 def plan_did(
     model: Model, query: Query, ident: Identification, base: dict[str, Any],
-    data: pd.DataFrame | None, *, auto: bool, options: tuple[tuple[str, OptionValue], ...] = (),
+    data: PlanData | None, *, auto: bool, options: tuple[tuple[str, OptionValue], ...] = (),
     source: str = "auto",
 ) -> Plan:
     """Rule 1 for `using did`, and rule 5 (or the refusal) for `auto` without identification."""
@@ -282,7 +327,9 @@ def plan_did(
                          absorbed=absorbed, options=options, cluster=clus)
     assert model.data is not None
     unit, time = model.data.unit, model.data.time
-    frame = data if data is not None else load_data(model)
+    frame = frame_of(model, data)
+    if frame is None:
+        frame = load_data(model)  # E401 / E402: the panel rules need the data
     on, n_units = switches_on(model, frame, t)
     if on == 0:
         raise plan_error(model, "E505", f"the treatment '{t}' never switches on within a unit of "
@@ -292,7 +339,7 @@ def plan_did(
     data_reason = (f"the data is a panel ({unit} × {time}) in which {t} switches on for {on} of "
                    f"{n_units} units")
     if covs:
-        lay = designs.layout(model, frame, t, covs)
+        lay = layout_of(model, frame, t, covs)
         if lay.absorbed:
             data_reason += (f"; the fixed effects absorb {names_text(lay.absorbed)} (constant "
                             "within "

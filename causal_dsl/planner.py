@@ -52,18 +52,19 @@ from .estimators import DESCRIPTIONS, ESTIMATORS
 from .estimators import lin as lin_estimator
 from .estimators.cells import is_cell_table, naive_from_cells
 from .estimators.common import Design, naive_contrast, numeric
-from .estimators.did import treatment_pattern
 from .estimators.guard import guarded
-from .estimators.stratification import Support, stratification_support
 from .identify import Identification
 from .model import METHOD_OPTIONS, Method, Model, OptionValue, Query, VarType
 from .plan_rules import (
+    PlanData,
+    adoption_of,
     alternatives,
     data_column,
     did_hint,
     frame_of,
     identification_of,
     is_panel,
+    layout_of,
     names_text,
     open_path,
     plan_did,
@@ -71,6 +72,7 @@ from .plan_rules import (
     plan_no_overlap,
     plan_randomised,
     sources_of,
+    support_of,
 )
 from .results import Check, Plan, QueryResult, RunResult, agreement_check
 
@@ -91,7 +93,7 @@ COMPANIONS = {**ESTIMATORS, "lin": guarded("lin", lin_estimator.estimate)}
 # planning
 # --------------------------------------------------------------------------------------------
 def plan(
-    model: Model, query: Query, *, method: str | None = None, data: pd.DataFrame | None = None,
+    model: Model, query: Query, *, method: str | None = None, data: PlanData | None = None,
     identification: Identification | None = None,
 ) -> Plan:
     """Choose the estimator for `query` (see the module docstring for the rules).
@@ -118,7 +120,7 @@ def plan(
 
 def _plan(
     model: Model, query: Query, ident: Identification, *, method: str | None,
-    data: pd.DataFrame | None,
+    data: PlanData | None,
 ) -> Plan:
     t_var, y_var = model.variable(query.treatment), model.variable(query.outcome)
     t_kind, y_kind = t_var.type, y_var.type
@@ -188,11 +190,11 @@ def _plan(
         return plan_randomised(model, query, base, proposed is not None, adj)
     frame = frame_of(model, data) if binary and adj else None
     if frame is not None:
-        lay = designs.layout(model, frame, query.treatment, adj)
+        lay = layout_of(model, frame, query.treatment, adj)
         if lay.no_overlap:
             return staggered(model, plan_no_overlap(model, query, ident, base, frame, lay,
                                                     blocks), frame)
-        support = _stratification_support(model, frame, query.treatment, adj)
+        support = support_of(model, frame, query.treatment, adj)
         if support is not None and support.complete:
             return Plan(
                 **base, method="stratification",
@@ -226,7 +228,7 @@ def _plan(
     return Plan(**base, method="ols", rule=rule, reasons=(why + ".",), adjustment=adj)
 
 
-def staggered(model: Model, p: Plan, data: pd.DataFrame | None) -> Plan:
+def staggered(model: Model, p: Plan, data: PlanData | None) -> Plan:
     """Under `auto`, a panel DiD whose units adopt at different periods is answered by
     Callaway & Sant'Anna (static TWFE, which then also uses already-treated units as controls,
     runs beside it with its Goodman-Bacon decomposition)."""
@@ -235,9 +237,7 @@ def staggered(model: Model, p: Plan, data: pd.DataFrame | None) -> Plan:
     frame = frame_of(model, data)
     if frame is None:
         return p
-    prep = prepare(model, frame, [p.treatment], [p.unit, p.time])
-    pat = treatment_pattern(prep.extra[p.unit].to_numpy(), prep.extra[p.time].to_numpy(),
-                            numeric(prep.frame, p.treatment))
+    pat = adoption_of(model, frame, p.treatment)
     if pat.cohorts < 2 or pat.switch_off:
         return p
     if p.adjustment:
@@ -255,18 +255,6 @@ def staggered(model: Model, p: Plan, data: pd.DataFrame | None) -> Plan:
             f"effects grow over exposure. {DESCRIPTIONS['callaway_santanna']}, never-treated "
             "units as the comparison; TWFE runs beside it, with the Goodman-Bacon share of "
             "such 'forbidden' comparisons.")))
-
-
-def _stratification_support(
-    model: Model, frame: pd.DataFrame, treatment: str, adj: tuple[str, ...]
-) -> Support | None:
-    """Can exact stratification answer it (every adjustment variable discrete, both arms in
-    every cell)? Asked on the rows the estimator would use."""
-    kinds = {a: k for a in adj if (k := model.variable(a).type) is not None}
-    if len(kinds) < len(adj) or any(k not in designs.DISCRETE for k in kinds.values()):
-        return None
-    prep = prepare(model, frame, [treatment, *adj])
-    return stratification_support(prep.frame, treatment, adj, kinds)
 
 
 def _plan_without_adjustment(
@@ -443,15 +431,14 @@ def estimate(
     if data is None and engines.wants_engine(study):  # DuckDB / Spark: causal_dsl.engines
         seed = DEFAULT_SEED if seed is None else seed
         ident = identification if identification is not None else identification_of(study, query)
-        p = plan(study, query, method=method, identification=ident,
-                 data=engines.planning_frame(study, query, ident, method))  # DiD rules' columns
+        # the DiD rules ask the engine (plan_rules.frame_of: engines.planning.EngineData)
+        p = plan(study, query, method=method, identification=ident)
         pushed = engines.estimate(study, query, p, _design(study, p, query, seed), ident, seed=seed)
         if pushed is not None:
             return pushed
         data, checked = engines.load_frame(study), False  # not pushed down: needed columns only
     frame = data if data is not None else load_data(study)
-    if not checked:
-        check_data(study, frame)
+    coded = None if checked else check_data(study, frame)  # coded once: prepare reuses it
     seed = DEFAULT_SEED if seed is None else seed
     ident = identification if identification is not None else identification_of(study, query)
     p = plan(study, query, method=method, data=frame, identification=ident)
@@ -466,7 +453,7 @@ def estimate(
     extra = list(dict.fromkeys(c for c in (p.unit, p.time, p.cluster, cross_cluster) if c))
     # as written in the study (relative to it): shared output never shows this machine's paths
     source = study.data.source if study.data else "<DataFrame>"
-    prepared = prepare(study, frame, names, extra, source=source)
+    prepared = prepare(study, frame, names, extra, source=source, coded=coded)
     span = query.span
     require_rows(prepared, max(4, len(p.adjustment) + 3), f"query '{query.name}'", span)
     require_varying(prepared, p.treatment, span)

@@ -5,11 +5,14 @@ In: source text and the path it came from. Out: the resolved `Model` when there 
 Raises `ParseError` when any line does not parse, `ModelError` otherwise; either carries every
 diagnostic found, syntax (E1xx) and semantic (E2xx) alike, sorted by position.
 
-How: `causal_dsl.syntax.parse_recovering` keeps the statements that parse; they are resolved
-(`causal_dsl.resolve.resolve`) with the names written on the broken lines *assumed*: such a name
-may be declared there, so an "unknown variable" error about it elsewhere would be a cascade of
-the one syntax error, and is left out. The syntax error then says, in a note, which names of its
-line were assumed declared. Semantic checks that need the whole file stay quiet about what the
+How: first `causal_dsl.parse_fast.fast_model` reads the common lines of a file in bulk and returns
+the same model when nothing is wrong; otherwise (any problem at all) the exact path below runs from
+the start, so every diagnostic comes from it. `causal_dsl.syntax.parse_recovering` keeps the
+statements that parse; they are resolved (`causal_dsl.resolve.resolve`) with the names written on
+the broken lines *assumed*: such a name may be declared there, so an "unknown variable" error about
+it elsewhere would be a cascade of the one syntax error, and is left out. The syntax error then
+says, in a note, which names of its line were assumed declared.
+Semantic checks that need the whole file stay quiet about what the
 broken lines might have said (a query on a broken line is simply not checked).
 """
 
@@ -20,6 +23,7 @@ from dataclasses import replace
 
 from .errors import Diagnostic, ModelError, ParseError
 from .model import Model
+from .parse_fast import fast_model
 from .resolve import resolve
 from .syntax import SyntaxFile, parse_recovering
 
@@ -37,6 +41,9 @@ def parse_model(text: str, path: str | None = None, *, check_files: bool = True)
     causal_dsl.errors.ParseError: s.causal:2:8: error[E214]: unknown variable type 'continuos'
     ...
     """
+    fast = fast_model(text, path, check_files=check_files)  # the common lines, in bulk
+    if fast is not None:
+        return fast
     tree, syntax_problems = parse_recovering(text, path)
     if not syntax_problems:
         return resolve(tree, check_files=check_files)

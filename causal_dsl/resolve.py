@@ -89,17 +89,9 @@ class _Resolver(OptionReader):
         title = self._title([s for s in statements if isinstance(s, StudyStmt)])
         data = self._data([s for s in statements if isinstance(s, DataStmt)])
         for s in statements:
-            if isinstance(s, VarStmt):
-                self._declare(self._variable(s), s.name)
-            elif isinstance(s, LatentStmt):
-                variable = Variable(
-                    s.name.text, None, s.label, latent=True, invariant=s.invariant,
-                    span=s.name.span,
-                )
-                self._declare(variable, s.name)
-            elif isinstance(s, SelectedStmt):
-                self._declare(Variable(s.name.text, VarType.BINARY, s.label, selected=True,
-                                       span=s.name.span), s.name)
+            variable = self._declaration(s)
+            if variable is not None:
+                self._declare(variable, s.name)  # type: ignore[union-attr]
         self._check_derived(data)
         self._check_columns()
         self._check_visible(title, next((s.span for s in statements
@@ -118,6 +110,18 @@ class _Resolver(OptionReader):
             source=self.tree.text,
             layout=layout,
         )
+
+    def _declaration(self, s: object) -> Variable | None:
+        """The variable a `var`, `latent` or `selected` line declares (None for other lines)."""
+        if isinstance(s, VarStmt):
+            return self._variable(s)
+        if isinstance(s, LatentStmt):
+            return Variable(s.name.text, None, s.label, latent=True, invariant=s.invariant,
+                            span=s.name.span)
+        if isinstance(s, SelectedStmt):
+            return Variable(s.name.text, VarType.BINARY, s.label, selected=True,
+                            span=s.name.span)
+        return None
 
     def _check_visible(self, title: str | None, title_span: Span | None) -> None:
         """Names, labels, levels, columns and the title must be printable: a control character

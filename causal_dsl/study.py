@@ -161,16 +161,36 @@ class Study(Model):
         """Test the DAG's implications on the bound data, and each adjusted query's
         sensitivity to unobserved confounding and refutations (``causal test``). `adjustment`:
         each query's adjustment set when the caller has identified them already (a report)."""
+        from . import engines
         from .checks import check_study, graph_answers
         from .data import load_data
+        from .errors import DataError
 
         sets: Mapping[str, frozenset[str] | None]
         if adjustment is None:
             implications, sets = graph_answers(self, self.graph())
         else:
             implications, sets = self.implications(), adjustment
-        return check_study(self, load_data(self), implications, sets, alpha=alpha, seed=seed,
-                           replications=replications)
+        if not engines.wants_engine(self):
+            return check_study(self, load_data(self), implications, sets, alpha=alpha,
+                               seed=seed, replications=replications)
+        # DuckDB / Spark: the implications are tested from moments in the engine; the
+        # sensitivity and refutation checks refit on the rows, so they need them in memory
+        # (the declared columns, up to engines.MAX_IN_MEMORY_ROWS) or are skipped, saying why.
+        from .engines import citests as engine_citests
+
+        listed = list(implications)  # read twice: by the engine's tests and check_study
+        local = engine_citests.local_tests(self, listed, alpha=alpha)
+        frame, why = None, ""
+        try:
+            frame = engines.load_frame(self)
+        except DataError as error:
+            if error.diagnostics[0].code != "E422":
+                raise
+            why = (f"{error.diagnostics[0].message.split(':')[0]}: the sensitivity and refutation"
+                   " checks refit the regression on the rows, which are not loaded")
+        return check_study(self, frame, listed, sets, alpha=alpha, seed=seed,
+                           replications=replications, local=local, no_frame=why)
 
     # --- diagrams (causal_dsl.render) -----------------------------------------------------
     def to_dot(self, **kw: Any) -> str:

@@ -17,6 +17,10 @@ its repository (``--allow-data-outside``, ``allow_outside=True`` or
 ``CAUSAL_ALLOW_DATA_OUTSIDE=1`` to read it anyway). Messages name files and header names only,
 never cell contents of a file the study was not allowed to read.
 
+A plain CSV/TSV file is parsed by Arrow (`causal_dsl.csvarrow`: one segment per core, straight
+into numpy columns, peak near the data's size) whenever that gives pandas' answer; otherwise,
+and for compressed files, by pandas' reader with the per-column missing spellings.
+
 Line numbers in the data stage's messages are the physical lines of the CSV file (a quoted cell
 spanning lines counts as the lines it spans, as an editor shows them): see `row_positions`.
 """
@@ -32,6 +36,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from .csvarrow import read_csv_arrow
 
 # Options, confinement and opening a regular file need no pandas: they live in
 # `causal_dsl.datafiles` (which `causal check` and `causal lint` use) and are re-exported here.
@@ -156,103 +162,20 @@ def read_table(path: str | Path, span: Span | None = None, *, study: Model | Non
     return frame
 
 
-_STRING_DTYPE: list[Any] = []  # what pandas' own reader gives a text column (once per process)
-
-
-def _pandas_string_dtype() -> Any:
-    if not _STRING_DTYPE:
-        _STRING_DTYPE.append(pd.read_csv(io.StringIO("a\nx\n"))["a"].dtype)
-    return _STRING_DTYPE[0]
-
-
 def _read_csv_arrow(handle: IO[bytes], p: Path, sep: str, header: list[str],
                     study: Model | None) -> pd.DataFrame | None:
-    """The CSV read by Arrow's multithreaded reader, as pandas' reader would give it (the
-    same columns, dtypes and missing cells), or None when Arrow cannot promise that answer and
-    pandas must read the file: pyarrow not installed, a compressed file, a blank header name,
-    a declared level spelled like a missing value (Arrow's missing spellings are per file, not
-    per column), or anything Arrow refuses (ragged rows, a quoted line break, bad UTF-8; pandas
-    then accepts it or gives the established message, which never quotes cells).
-
-    Why: pandas' reader takes ~620 bytes and 4 µs per row for 22 numeric columns at 10⁷ rows;
-    Arrow streams the file block by block into column buffers, and the columns are handed to
-    pandas one at a time, each column's Arrow buffers freed once converted, so the peak stays
-    under twice the size of the data (benchmarks/speed.py measures it)."""
+    """The CSV read by Arrow's parser (`causal_dsl.csvarrow`: one segment per core, into numpy
+    columns), as pandas' reader would give it, or None when pandas must read the file: a
+    compressed file, a blank header name, a declared level spelled like a missing value
+    (Arrow's missing spellings are per file, not per column), or anything Arrow refuses
+    (ragged rows, bad UTF-8: pandas then accepts it or gives the established message, which
+    never quotes cells)."""
     if _compression(p) is not None or any(not name.strip() for name in header):
         return None
     if study is not None and any(set(var.levels) & set(MISSING_SPELLINGS)
                                  for var in study.observed if var.levels):
         return None
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:  # pragma: no cover - pyarrow is a dependency; pandas still reads
-        return None
-    convert: dict[str, Any] = {
-        "null_values": list(MISSING_SPELLINGS), "strings_can_be_null": True,
-        "quoted_strings_can_be_null": True, "timestamp_parsers": [],
-        "true_values": ["True", "TRUE", "true"], "false_values": ["False", "FALSE", "false"]}
-    parse = pacsv.ParseOptions(delimiter=sep)
-    table = _arrow_table(handle, pa, pacsv, parse, convert)
-    if table is None or table.column_names != header:
-        return None
-    if any(pa.types.is_unsigned_integer(f.type) for f in table.schema):
-        return None  # integers above 2⁶³: pandas' own reader decides what they become
-    string_dtype = _pandas_string_dtype()
-    text = (pa.string(), pa.large_string())
-
-    def mapper(t: Any) -> Any:
-        return string_dtype if t in text and string_dtype is not np.dtype(object) else None
-
-    pool = pa.default_memory_pool()
-    columns: dict[str, Any] = {}
-    for name in header:  # one column at a time, its Arrow buffers freed as soon as converted
-        col = table.column(0)
-        if pa.types.is_null(col.type):  # an empty column: pandas reads it as float NaN
-            columns[name] = np.full(len(col), np.nan)
-        elif pa.types.is_floating(col.type):
-            values = col.to_pandas(types_mapper=mapper).to_numpy()
-            finite = values[np.isfinite(values)]
-            if len(finite) and np.abs(finite).max() >= 2.0**63:
-                return None  # maybe integers above 2⁶³: pandas' reader decides (uint64)
-            columns[name] = values
-        else:
-            columns[name] = col.to_pandas(types_mapper=mapper)
-        table = table.remove_column(0)
-        del col
-        pool.release_unused()
-    return pd.DataFrame(columns, copy=False)
-
-
-def _arrow_table(handle: IO[bytes], pa: Any, pacsv: Any, parse: Any,
-                 convert: dict[str, Any]) -> Any:
-    """Arrow's table of the file, streamed block by block (the peak stays near the data's
-    size); when a later block does not fit the types the first one suggested, the whole file
-    is read at once (Arrow then infers from every row); None when Arrow refuses the file."""
-    def attempt(stream: bool, options: dict[str, Any]) -> Any:
-        handle.seek(0)
-        if stream:
-            reader = pacsv.open_csv(handle, parse_options=parse,
-                                    convert_options=pacsv.ConvertOptions(**options))
-            return pa.Table.from_batches(list(reader), schema=reader.schema)
-        return pacsv.read_csv(handle, parse_options=parse,
-                              convert_options=pacsv.ConvertOptions(**options))
-
-    for stream in (True, False):
-        try:
-            table = attempt(stream, convert)
-            # pandas keeps dates, times and decimals as text: read those columns as text
-            as_text = [f.name for f in table.schema if not (
-                pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
-                or pa.types.is_boolean(f.type) or pa.types.is_null(f.type)
-                or pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
-            if as_text:
-                table = attempt(stream, {**convert,
-                                         "column_types": {n: pa.string() for n in as_text}})
-            return table
-        except (pa.ArrowException, OSError, ValueError):
-            continue
-    return None
+    return read_csv_arrow(handle, sep, header)
 
 
 def _refuse_duplicates(header: list[str], p: Path, span: Span | None,

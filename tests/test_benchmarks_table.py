@@ -57,3 +57,25 @@ def test_rewrite_replaces_only_the_marked_block_and_needs_the_markers() -> None:
     assert "old" not in out and "| a \\| b | 1.0 s | <= 1 s | met |" in out
     with pytest.raises(ValueError):
         readme_table.rewrite("no markers here\n", results)
+
+
+def test_scale_block_is_regenerated_sorted_by_size_with_goals_on_engine_cells() -> None:
+    readme_table = _module("readme_table")
+    ours = {"seconds": 2.0, "cpu_seconds": 2.5, "rss_mib": 900.0, "effect": 2.0, "se": 0.01}
+    rows = [{"row": "engine ols 1e+07", "what": "engine ols, big", "ours": ours, "ratio": 1.5,
+             "goal": "<= 2x", "met": True},
+            {"row": "arrow read 1e+06", "what": "arrow read, small",
+             "ours": {"seconds": 1.0, "rss_mib": 2048.0}, "ratio": 1.0, "goal": "<= 2x",
+             "met": True}]
+    results = {"machine": {"cpus": 2}, "benchmarks": {"speed": {"rows": []},
+                                                      "scale": {"date": "2026-01-01",
+                                                                "rows": rows}}}
+    text = (f"{readme_table.START}\n{readme_table.END}\nx\n{readme_table.SCALE_START}\nold\n"
+            f"{readme_table.SCALE_END}\n")
+    out = readme_table.rewrite(text, results)
+    assert "old" not in out
+    small, big = out.index("arrow read, small"), out.index("engine ols, big")
+    assert small < big  # 10⁶ before 10⁷
+    assert "| arrow read, small | 1.0 | 2.0 GiB | 1.00 |  | the peer |  |" in out
+    assert ("| engine ols, big | 2.0 (2.5) | 900 MiB | 1.50 | 2.000000 (SE 0.010000) | <= 2x "
+            "| met |") in out

@@ -256,3 +256,55 @@ def test_partial_correlation_matches_in_memory(seed: int, n: int, binary_y: bool
     assert got.r is not None and _close(got.r, want.estimate)
     assert _close(got.p or 0.0, want.p_value or 0.0) and _close(got.low or 0, want.low or 0)
     assert _close(got.z or 0.0, want.statistic or 0.0)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_matching_streamed_in_many_batches(monkeypatch: pytest.MonkeyPatch,
+                                           reverse: bool) -> None:
+    """Batches of 37 rows: the arm fits and the continuity check ride on the first IRLS pass
+    across blocks, and the balance pass finds each row's weight at its position — or, when the
+    per-row arrays come in another order (reversed here), by its (arm, score)."""
+    from causal_dsl.engines import matching as engine_matching
+
+    monkeypatch.setattr(sufficient, "BATCH", 37)
+    if reverse:
+        real = engine_matching._per_row
+
+        def backwards(*args: object, **kwargs: object) -> dict[str, np.ndarray]:
+            got = real(*args, **kwargs)  # type: ignore[arg-type]
+            return {k: v[::-1].copy() for k, v in got.items()}
+
+        monkeypatch.setattr(engine_matching, "_per_row", backwards)
+    rng = np.random.default_rng(7)
+    n = 500
+    x1 = rng.normal(size=n) * 3 + 10
+    x2 = rng.integers(0, 2, n).astype(float)
+    c = rng.choice(["a", "b", "c"], size=n)
+    d = (rng.uniform(size=n) < 1 / (1 + np.exp(-0.3 * (x1 - 10) + 0.4 * x2))).astype(float)
+    y = 1 + 2 * d + x1 + x2 + (c == "b") + rng.normal(size=n)
+    frame = pd.DataFrame({"d": d, "y": y, "x1": x1, "x2": x2, "c": c})
+    text = MATCH.format(x1="continuous", estimand="att", opts="caliper = 0.2")
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, memory = _both(text, frame, Path(tmp))
+    a, b = engine.result, memory.result  # type: ignore[attr-defined]
+    assert "in duckdb" in a.description and a.detail("bias_adjust") is True
+    assert _close(a.estimate.effect, b.estimate.effect) and _close(a.estimate.se, b.estimate.se)
+    got = np.array([r[1:] for r in a.tables[0].rows], dtype=float)
+    want = np.array([r[1:] for r in b.tables[0].rows], dtype=float)
+    assert np.allclose(got, want, rtol=1e-8, atol=1e-10, equal_nan=True)
+
+
+@pytest.mark.parametrize(("blocks", "continuous"), [
+    ([[0.0, 1.0, 1.0], [1.0, 2.0]], True),  # no block has three values; together they do
+    ([[0.0, 1.0], [1.0, 0.0, 0.0]], False),
+    ([[0.0, 0.5, 1.0]], True),
+    ([[3.0, 3.0]], False),
+])
+def test_continuity_from_block_extremes(blocks: list[list[float]], continuous: bool) -> None:
+    from causal_dsl.engines.matching import _FirstPass
+
+    first = _FirstPass(1, [0], arms=False)
+    for values in blocks:
+        v = np.array(values)
+        first(np.vstack([np.ones_like(v), v, np.zeros_like(v), v]))  # rows 1, c0, d, y
+    assert first.continuous() == ([0] if continuous else [])

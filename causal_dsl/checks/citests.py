@@ -22,13 +22,16 @@ Which test for which types (as DAGitty's ``localTests``, extended to discrete va
   √(max(LR − df, 0)/(df(n − 1))) with the interval from inverting the noncentral χ², as
   DAGitty reports for its χ² tests.
 
-Each test uses the rows complete in x, y and S; the cost is O(n·k²) per implication.
+Each test uses the rows complete in x, y and S; the cost is O(n·k²) per implication. On
+engine-bound data (a glob, `duckdb(...)`, a big file) `causal_dsl.engines.citests.local_tests`
+gives the same result without loading the frame: the partial correlations from moments in the
+engine, the likelihood-ratio tests on only their own columns (`check_one`, `adjusted`).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -179,10 +182,16 @@ def local_tests(model: Model, frame: pd.DataFrame, implications: Iterable[Any], 
     >>> res.verdict
     'the data contradicts none of the 1 implications (Holm-adjusted, α = 0.05)'
     """
-    raw: list[LocalTest] = []
-    for imp in implications:
-        given = tuple(sorted(imp.given))
-        raw.append(_one(model, frame, imp.x, imp.y, given, level))
+    raw = [check_one(model, frame, imp.x, imp.y, tuple(sorted(imp.given)), level)
+           for imp in implications]
+    return adjusted(raw, implications, alpha=alpha, level=level)
+
+
+def adjusted(raw: Sequence[LocalTest], implications: Iterable[Any], *, alpha: float = 0.05,
+             level: float = 0.95) -> LocalTests:
+    """The tests of `raw` (one per implication, in order) Holm-adjusted over the tested ones,
+    sorted contradicted first: shared by the in-memory path and `engines.citests`, so that
+    both assemble their results the same way."""
     tested = [i for i, t in enumerate(raw) if t.tested]
     adjusted = holm([raw[i].p_value or 0.0 for i in tested])
     items = list(raw)
@@ -200,10 +209,23 @@ def _fields(t: LocalTest) -> dict[str, Any]:
     return {f: getattr(t, f) for f in LocalTest.__dataclass_fields__}
 
 
-def _untested(x: str, y: str, given: tuple[str, ...], test: str, n: int, note: str
-              ) -> LocalTest:
+def untested(x: str, y: str, given: tuple[str, ...], test: str, n: int, note: str
+             ) -> LocalTest:
+    """An implication kept in the result, marked untested with the reason (never dropped)."""
     return LocalTest(x, y, given, test, "", None, None, None, None, None, None, None, False, n,
                      tested=False, note=note)
+
+
+def is_linear(model: Model, x: str, y: str) -> bool:
+    """Whether ``x ⊥ y | S`` is tested by partial correlation (else by likelihood ratio)."""
+    kx, ky = kind(model, x), kind(model, y)
+    return "num" in (kx, ky) and "cat" not in (kx, ky)
+
+
+def check_one(model: Model, frame: pd.DataFrame, x: str, y: str, given: tuple[str, ...],
+             level: float) -> LocalTest:
+    """One implication on `frame` (Holm's p not yet set: `adjusted` does it)."""
+    return _one(model, frame, x, y, given, level)
 
 
 def _one(model: Model, frame: pd.DataFrame, x: str, y: str, given: tuple[str, ...],
@@ -213,7 +235,7 @@ def _one(model: Model, frame: pd.DataFrame, x: str, y: str, given: tuple[str, ..
     linear = "num" in (kx, ky) and "cat" not in (kx, ky)
     name = "partial correlation (Fisher z)" if linear else "likelihood ratio"
     if s.n < MIN_ROWS:
-        return _untested(x, y, given, name, s.n,
+        return untested(x, y, given, name, s.n,
                          f"{s.n} complete rows (of {s.rows_read}), need {MIN_ROWS}")
     if linear:
         return _partial_correlation(s, x, y, given, level)
@@ -230,11 +252,11 @@ def _partial_correlation(s: Sample, x: str, y: str, given: tuple[str, ...], leve
     scale = max(float(np.sum(s.blocks[x] ** 2)), float(np.sum(s.blocks[y] ** 2)), 1.0)
     if min(sxx, syy) <= 1e-12 * scale:
         which = x if sxx <= syy else y
-        return _untested(x, y, given, test, s.n, f"{which} is constant given "
+        return untested(x, y, given, test, s.n, f"{which} is constant given "
                          f"{', '.join(given) or 'nothing'}")
     dof = s.n - (rank - 1) - 3
     if dof <= 0:
-        return _untested(x, y, given, test, s.n, f"{s.n} rows for {rank - 1} conditioning "
+        return untested(x, y, given, test, s.n, f"{s.n} rows for {rank - 1} conditioning "
                          "columns: no degrees of freedom left")
     r = float(np.clip((ex @ ey) / np.sqrt(sxx * syy), -1 + 1e-15, 1 - 1e-15))
     z = float(np.arctanh(r) * np.sqrt(dof))
@@ -265,13 +287,13 @@ def _likelihood_ratio(model: Model, s: Sample, x: str, y: str, given: tuple[str,
     if flat_pred or (kinds[response] != "cat" and np.ptp(yv) == 0) \
             or (kinds[response] == "cat" and yv.shape[1] == 0):
         which = predictor if flat_pred else response
-        return _untested(x, y, given, test, s.n, f"{which} takes a single value in the sample")
+        return untested(x, y, given, test, s.n, f"{which} takes a single value in the sample")
     try:
         ll0, ll1, df, coef, se = _fit_pair(kinds[response], yv, base, full)
     except _FitFailed as why:
-        return _untested(x, y, given, test, s.n, str(why))
+        return untested(x, y, given, test, s.n, str(why))
     if df <= 0:
-        return _untested(x, y, given, test, s.n, f"{predictor} is collinear with "
+        return untested(x, y, given, test, s.n, f"{predictor} is collinear with "
                          f"{', '.join(given) or 'the intercept'}: nothing left to test")
     lr = max(0.0, 2 * (ll1 - ll0))
     p = float(stats.chi2.sf(lr, df))

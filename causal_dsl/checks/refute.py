@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from ..errors import Diagnostic, EstimationError
 from ..model import Model
@@ -173,6 +172,10 @@ def refute(frame: pd.DataFrame, treatment: str, outcome: str, covariates: Sequen
         raise EstimationError(Diagnostic(
             "E520", f"refutations need a finite estimate of {treatment} -> {outcome} "
             f"(got {est}, se {se})", None, help="check the estimate itself first"))
+    # here, not at the top: the package binds `refute` on import, and `causal run` (which
+    # never refutes) should not pay scipy.special's quarter of a second of import time
+    from scipy import special
+
     n, r = len(frame), max(2, int(replications))
     z = float(special.ndtri(1 - alpha / 2))
     checks = []

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
 
 from ..errors import Diagnostic, EstimationError
 from ._design import fmt, fmt_p
@@ -77,6 +76,8 @@ class RosenbaumBounds:
 
 
 def _p_bounds(ranks: np.ndarray, t: float, gamma: float) -> tuple[float, float]:
+    from scipy import special  # here: a quarter of a second to import, for few runs
+
     p_plus, p_minus = gamma / (1 + gamma), 1 / (1 + gamma)
     s1, s2 = float(ranks.sum()), float((ranks**2).sum())
     upper = special.ndtr(-(t - p_plus * s1) / np.sqrt(s2 * p_plus * (1 - p_plus)))
@@ -130,6 +131,8 @@ def rosenbaum_bounds(treated: Sequence[float] | np.ndarray,
     elif excess(gamma_max) < 0:
         critical = None
     else:
+        from scipy import optimize  # here: linprog's HiGHS makes it slow to import
+
         critical = float(optimize.brentq(excess, 1.0, gamma_max, xtol=1e-6))
     return RosenbaumBounds(len(d) + zeros, t_pos, direction, tuple(float(g) for g in gammas),
                            tuple(lows), tuple(highs), alpha, critical, zeros)

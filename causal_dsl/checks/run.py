@@ -119,15 +119,26 @@ def graph_answers(model: Model, graph: CausalGraph | None = None
     return implications, sets
 
 
-def check_study(model: Model, frame: pd.DataFrame, implications: Iterable[Any],
+def check_study(model: Model, frame: pd.DataFrame | None, implications: Iterable[Any],
                 adjustment: Mapping[str, frozenset[str] | None], *, alpha: float = 0.05,
-                seed: int = 0, replications: int = 20) -> StudyChecks:
-    """Everything `causal test` shows, from plain inputs."""
-    local = local_tests(model, frame, implications, alpha=alpha)
+                seed: int = 0, replications: int = 20, local: LocalTests | None = None,
+                no_frame: str = "") -> StudyChecks:
+    """Everything `causal test` shows, from plain inputs. `local`: the implication tests when
+    the caller ran them already (in a DuckDB or Spark engine, from moments); `frame` None: the
+    rows are not in memory, and each query's checks are skipped with the reason `no_frame`."""
+    if local is None:
+        if frame is None:
+            raise ValueError("check_study needs a frame or the local tests")
+        local = local_tests(model, frame, implications, alpha=alpha)
     done: dict[tuple[str, str, frozenset[str] | None], str] = {}
     queries = []
     for q in model.queries:
         adj = adjustment.get(q.name)
+        if frame is None:
+            queries.append(QueryChecks(q.name, q.treatment, q.outcome,
+                                       None if adj is None else tuple(sorted(adj)),
+                                       skipped=no_frame))
+            continue
         key = (q.treatment, q.outcome, adj)
         if key in done:  # the same regression: computed once, shown once
             queries.append(QueryChecks(q.name, q.treatment, q.outcome,

@@ -37,7 +37,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from ..errors import Diagnostic, EstimationError
 from ..model import Model
@@ -71,6 +70,8 @@ def robustness_value(t: float, dof: float, q: float = 1.0, alpha: float | None =
     fq = q * abs(t) / np.sqrt(dof)
     if alpha is None:
         return float(0.5 * (np.sqrt(fq**4 + 4 * fq**2) - fq**2))
+    from scipy import special  # here: a quarter of a second to import (OLS has it already)
+
     f_crit = abs(float(special.stdtrit(dof - 1, alpha / 2))) / np.sqrt(dof - 1)
     fqa = fq - f_crit
     if fqa <= 0:
@@ -194,6 +195,8 @@ def _adjusted(estimate: float, se: float, dof: int, r2dz: float, r2yz: float, al
     bias = se * np.sqrt(dof) * np.sqrt(r2yz * r2dz / (1 - r2dz))
     est = float(np.sign(estimate) * (abs(estimate) - bias))
     new_se = float(np.sqrt((1 - r2yz) / (1 - r2dz)) * se * np.sqrt(dof / (dof - 1)))
+    from scipy import special  # here: see robustness_value
+
     crit = abs(float(special.stdtrit(dof - 1, alpha / 2)))
     return est, new_se, est / new_se, float(est - crit * new_se), float(est + crit * new_se)
 

@@ -11,7 +11,8 @@ on a panel (two-way fixed effects: period dummies and unit means from aggregates
 alternating projections beyond 60 periods; CR1) and ``matching`` on DuckDB with ties = "all"
 and replacement (`matching`: score by IRLS, five numbers per row in memory, exact
 Abadie–Imbens variance, balance from moments). The naive contrast is computed the same way;
-implication tests by partial correlation: `citests.implication_test`. Not pushed down:
+implication tests by partial correlation (`citests.local_tests`), and the planner's data rules
+(`planning.EngineData`: adoption, layout, support as GROUP BY aggregates). Not pushed down:
 other matching options, stratification, IV, front-door, Callaway–Sant'Anna, event studies,
 2×2 cell tables and the cross-checks (skipped with a note on engine data).
 
@@ -82,7 +83,8 @@ def _estimate(eng: Engine, study: Model, query: Query, p: Plan, design: Design,
         from . import matching
 
         types = {v.name: v.type for v in study.observed}
-        result = matching.estimate(eng, s, design, types)
+        result = matching.estimate(eng, s, design, types,
+                                   release=lambda: _reconnect(eng, study))
     else:
         result = _ols(eng, s, design) if p.method == "ols" else _twfe(eng, s, design)
     naive = _naive(eng, s, p.treatment, p.outcome, p.treatment_kind == "binary")
@@ -97,6 +99,16 @@ def _estimate(eng: Engine, study: Model, query: Query, p: Plan, design: Design,
                             f"{result.estimate.effect - naive.effect:+.4g}"))
     return QueryResult(query=query.name, plan=p, sample=s.report, result=result, naive=naive,
                        seed=seed, checks=tuple(checks), identification=ident)
+
+
+def _reconnect(eng: Engine, study: Model) -> None:
+    """Give DuckDB's memory back before an in-memory step: a scan's buffers stay with the
+    connection after the query (about 0.5 GB at 10⁷ rows × 22 columns), and only closing it
+    returns them; a new connection (the same view and settings) replaces it in `eng`."""
+    if eng.dialect != "duckdb":
+        return
+    eng.conn.close()
+    eng.conn = open_engine(study).conn
 
 
 def _ols(eng: Engine, s: columns.Sample, design: Design) -> EstimatorResult:
@@ -133,36 +145,48 @@ def _twfe(eng: Engine, s: columns.Sample, design: Design) -> EstimatorResult:
     g = s.raw[design.cluster or design.unit]
     d = s.expr(design.treatment)
     base = f"{VIEW} WHERE {s.complete}"
-    dup, = eng.one(f"SELECT COUNT(*) FROM (SELECT {u}, {t} FROM {base} GROUP BY {u}, {t} "
-                   "HAVING COUNT(*) > 1) x")
+    xs = [(design.treatment, d), *s.design(design.covariates)]
+    table = sufficient.ols_table(s.complete, s.expr(design.outcome), [x for _, x in xs],
+                                 [f"{u} AS _u", f"{t} AS _t", f"{g} AS _g"])
+    names = [n for n, _ in xs]
+    by_unit = design.cluster is None or design.cluster == design.unit
+    top = eng.rows(f"SELECT DISTINCT {t} FROM {base} ORDER BY 1 LIMIT {panel.MAX_PERIODS + 1}")
+    facts = None
+    if len(top) <= panel.MAX_PERIODS:  # exact: period dummies, units swept out by their means
+        periods = [r[0] for r in top]
+        n_periods = len(periods)
+        facts = panel.units(eng, table, len(xs), periods, cluster_is_unit=by_unit)
+        dup = facts.duplicates
+        switchers, never, switch_off = facts.switchers, facts.never, facts.switch_off
+        always, units, short = facts.always, facts.units, facts.short
+    else:
+        dup, = eng.one(f"SELECT COUNT(*) FROM (SELECT {u}, {t} FROM {base} GROUP BY {u}, {t} "
+                       "HAVING COUNT(*) > 1) x")
+        n_periods = int(eng.one(f"SELECT COUNT(DISTINCT {t}) FROM {base}")[0])
     if dup:
         raise DataError(Diagnostic(
             "E409", f"the panel has {dup} (unit, period) pair(s) with more than one row "
             f"({design.unit}, {design.time})", design.span,
             help="each unit must appear once per period; aggregate the rows or fix the columns"))
-    n_periods = int(eng.one(f"SELECT COUNT(DISTINCT {t}) FROM {base}")[0])
-    pattern = eng.one(
-        f"SELECT SUM(CASE WHEN f0 < l1 THEN 1 ELSE 0 END), SUM(CASE WHEN l1 IS NULL THEN 1 ELSE "
-        f"0 END), SUM(CASE WHEN f1 < l0 THEN 1 ELSE 0 END), SUM(CASE WHEN f1 = ft THEN 1 ELSE 0 "
-        f"END), COUNT(*), SUM(CASE WHEN nt < {n_periods} THEN 1 ELSE 0 END) FROM (SELECT {u}, "
-        f"MIN(CASE WHEN {d} = 0 THEN {t} END) f0, "
-        f"MAX(CASE WHEN {d} = 0 THEN {t} END) l0, MIN(CASE WHEN {d} = 1 THEN {t} END) f1, "
-        f"MAX(CASE WHEN {d} = 1 THEN {t} END) l1, MIN({t}) ft, COUNT(*) nt FROM {base} "
-        f"GROUP BY {u}) x")
-    switchers, never, switch_off, always, units, short = (int(v or 0) for v in pattern)
+    if facts is None:
+        pattern = eng.one(
+            f"SELECT SUM(CASE WHEN f0 < l1 THEN 1 ELSE 0 END), SUM(CASE WHEN l1 IS NULL THEN 1 "
+            f"ELSE 0 END), SUM(CASE WHEN f1 < l0 THEN 1 ELSE 0 END), SUM(CASE WHEN f1 = ft THEN "
+            f"1 ELSE 0 END), COUNT(*), SUM(CASE WHEN nt < {n_periods} THEN 1 ELSE 0 END) FROM "
+            f"(SELECT {u}, MIN(CASE WHEN {d} = 0 THEN {t} END) f0, "
+            f"MAX(CASE WHEN {d} = 0 THEN {t} END) l0, MIN(CASE WHEN {d} = 1 THEN {t} END) f1, "
+            f"MAX(CASE WHEN {d} = 1 THEN {t} END) l1, MIN({t}) ft, COUNT(*) nt FROM {base} "
+            f"GROUP BY {u}) x")
+        switchers, never, switch_off, always, units, short = (int(v or 0) for v in pattern)
     if switchers == 0:
         raise EstimationError(Diagnostic(
             "E505", f"the treatment '{design.treatment}' never switches on within a unit: "
             f"{always} unit(s) always treated, {never} never treated", design.span,
             help="difference-in-differences needs units observed untreated and then treated"))
-    xs = [(design.treatment, d), *s.design(design.covariates)]
-    table = sufficient.ols_table(s.complete, s.expr(design.outcome), [x for _, x in xs],
-                                 [f"{u} AS _u", f"{t} AS _t", f"{g} AS _g"])
-    names = [n for n, _ in xs]
     fit, sweeps, converged = None, 0, True
-    if n_periods <= panel.MAX_PERIODS:  # exact: period dummies, units swept out by their means
-        periods = [r[0] for r in eng.rows(f"SELECT DISTINCT {t} FROM {base} ORDER BY 1")]
-        fit = panel.twfe(eng, table, names, periods, span=design.span)
+    if facts is not None:
+        fit = panel.twfe(eng, table, names, periods, facts, span=design.span,
+                         cluster_is_unit=by_unit)
     if fit is None:  # many periods, or clusters not nested in units: alternating projections
         cols = ["y"] + [f"c{j}" for j in range(len(xs))]
         within, sweeps, converged = sufficient.demean(eng, table, cols, "_u", "_t",
@@ -224,32 +248,6 @@ def _naive(eng: Engine, s: columns.Sample, treatment: str, outcome: str, binary:
                             df=fit.nobs - 2)
 
 
-def planning_frame(study: Model, query: Query | None = None,
-                   ident: Identification | None = None, method: str | None = None, *,
-                   spark: Any = None) -> pd.DataFrame | None:
-    """What the planner's data rules read, for a panel: the DiD rules count switchers and
-    find covariates absorbed by the fixed effects on the frame. None when no rule reads data:
-    not a panel, or a query whose method is chosen and is not a DiD (`_plan_chosen` reads no
-    data). For `using did` with an identified query, only the treatment, the unit, the period
-    and the adjustment set are read (8 bytes per row and column); otherwise every declared
-    column. Moving those two rules into the engine is what would remove it."""
-    if study.data is None or not study.data.is_panel:
-        return None
-    method = method or (query.method.name if query is not None else "auto")
-    if method not in ("auto", "did", "callaway_santanna"):
-        return None
-    names = None
-    if (query is not None and method == query.method.name == "did" and ident is not None
-            and ident.identifiable and query.method.option("group") is None
-            and query.method.option("period") is None):
-        chosen = set(ident.adjustment_set or ())
-        if ident.proposed is not None:
-            chosen |= set(ident.proposed.adjusting)
-        names = {query.treatment, *chosen}
-    # three or four columns: read whatever the rows (the E422 limit guards loading them all)
-    return load_frame(study, spark=spark, names=names, limit=names is None)
-
-
 def load_frame(study: Model, *, spark: Any = None, names: set[str] | None = None,
                limit: bool = True) -> pd.DataFrame:
     """The declared columns of engine-bound data as a DataFrame, for a method that is not
@@ -278,4 +276,4 @@ def load_frame(study: Model, *, spark: Any = None, names: set[str] | None = None
 
 
 __all__ = ["MAX_IN_MEMORY_ROWS", "PUSHED", "SIZE_THRESHOLD", "estimate", "load_frame",
-           "planning_frame", "pushed_down", "wants_engine"]
+           "pushed_down", "wants_engine"]

@@ -17,6 +17,7 @@ causal-dsl[scale]``), E403 (the engine cannot read the source, with its message)
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 VIEW = "causal_source"
 # files at least this large go to DuckDB rather than pandas when DuckDB is installed
 SIZE_THRESHOLD = int(os.environ.get("CAUSAL_DUCKDB_BYTES", str(2 * 1024**3)))
+MEMORY = "1GB"  # DuckDB's memory_limit unless CAUSAL_DUCKDB_MEMORY says otherwise
+TEMP = os.path.join(tempfile.gettempdir(), "causal-dsl-duckdb")  # where DuckDB spills
 
 
 def _literal(text: str) -> str:
@@ -166,9 +169,11 @@ def open_engine(study: Model, *, spark: Any = None, allow_outside: bool | None =
     threads = os.environ.get("CAUSAL_DUCKDB_THREADS")
     if threads:
         conn.execute(f"SET threads = {int(threads)}")
-    memory = os.environ.get("CAUSAL_DUCKDB_MEMORY")
-    if memory:
-        conn.execute(f"SET memory_limit = {_literal(memory)}")
+    # bounded memory: beyond this DuckDB spills its hash tables (the TWFE unit GROUP BY at
+    # 10⁷ units) to a temporary directory instead of growing to 80% of the machine's RAM
+    conn.execute(f"SET memory_limit = {_literal(os.environ.get('CAUSAL_DUCKDB_MEMORY', MEMORY))}")
+    conn.execute(f"SET temp_directory = {_literal(os.environ.get('CAUSAL_DUCKDB_TEMP', TEMP))}")
+    conn.execute("SET enable_progress_bar = false")
     eng = Engine("duckdb", conn, b.source)
     try:
         if b.engine == "duckdb":

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from ..errors import DataError, Diagnostic, EstimationError
 from ..results import Check, Estimate, EstimatorResult, Table, fmt
@@ -382,6 +381,8 @@ def _event_study(
     q = len(leads)
     wald = float(b @ np.linalg.pinv(v) @ b)
     g = fit.n_clusters or 2
+    from scipy import special  # here: a quarter of a second to import, pre-trend tests only
+
     p = float(special.fdtrc(q, g - 1, wald / q))
     table = Table(
         f"Event study (periods relative to adoption; reference −1; ends binned at "

@@ -98,7 +98,12 @@ def require_representable(frame: pd.DataFrame, design: Design) -> None:
     for c in dict.fromkeys((design.treatment, design.outcome, *design.covariates)):
         if c not in frame.columns or isinstance(frame[c].dtype, pd.CategoricalDtype):
             continue
-        v = np.abs(frame[c].to_numpy(dtype=np.float64, na_value=np.nan))
+        raw = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        # two reductions (missing values ignored) first: no n-long temporaries when all is well
+        if len(raw) == 0 or (float(np.fmax.reduce(raw)) <= MAX_MAGNITUDE
+                             and float(np.fmin.reduce(raw)) >= -MAX_MAGNITUDE):
+            continue
+        v = np.abs(raw)
         big = v > MAX_MAGNITUDE
         if big.any():
             raise DataError(Diagnostic(

@@ -66,18 +66,25 @@ from ..terms import Formula, check_design
 from . import stratification
 from .common import Design, design_matrix, numeric, option_error
 from .design_matrix import build
-from .neighbours import TIES, Matches, match, nearest_sorted, weighted_pass, within_arm_variance
+from .neighbours import (
+    TIES,
+    Matches,
+    match,
+    nearest_sorted,
+    sorted_arms,
+    weighted_pass,
+    within_arm_variance,
+)
 from .propensity import (
     BALANCE_CHUNK,
-    Score,
+    Moments,
     _denom_text,  # noqa: F401  (engines.matching imports it from here)
+    arm_regressions,
     balance_table,
-    column_moments,
+    design_moments,
     fit_logit,
     frequency_sd,
-    linear_predictor,
     score_checks,
-    standardised_cross,
 )
 
 SMD_WARN = 0.1  # the usual threshold for "balanced" standardized mean differences
@@ -89,11 +96,6 @@ ROLE = {True: "the weights of the balance table and the variance", False: "befor
 _within_arm_variance = within_arm_variance
 __all__ = ["BALANCE_CHUNK", "Matches", "balance_table", "estimate", "match", "nearest_sorted",
            "within_arm_variance"]
-
-
-def propensity_logit(x: np.ndarray, d: np.ndarray, names: list[str]) -> Score:
-    """The fitted propensity model (maximum likelihood; see `propensity.fit_logit`)."""
-    return fit_logit(x, d, names)
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,42 +114,22 @@ class _Fit:
     subclass: np.ndarray | None = None  # pair ids without replacement (-1: in no pair)
 
 
-def _arm_fits(y: np.ndarray, d: np.ndarray, x: np.ndarray,
-              w: np.ndarray | None = None) -> dict[int, np.ndarray]:
-    """Predictions of a linear regression of y on x fitted within each arm (for the bias
-    adjustment): μ̂₀(X) and μ̂₁(X) for every row. The normal equations on the standardised
-    scale, formed block by block from `x` itself (no copy of the covariates per arm); a
-    rank-deficient arm gets the minimum-norm least-squares fit (its predictions are unique)."""
-    mu, sd, _ = column_moments(x)
-    sc = np.where(sd > 0, sd, 1.0)
-    out = {}
-    for arm in (0, 1):
-        sel = (d == arm).astype(np.float64)
-        if w is not None:  # weighted least squares within the arm
-            sel = sel * w
-        h, g = standardised_cross(x, mu, sc, sel, y * sel)
-        if np.linalg.cond(h) < 1e10:
-            beta = np.linalg.solve(h, g)
-        else:
-            beta = np.linalg.lstsq(h, g, rcond=1e-10)[0]
-        out[arm] = linear_predictor(x, mu, sc, beta)
-    return out
-
-
 def matching_effect(
     y: np.ndarray, d: np.ndarray, score: np.ndarray, estimand: str, *, k: int,
     caliper: float | None, replace: bool, strata: np.ndarray | None, variance: bool = True,
     x_adjust: np.ndarray | None = None, ties: str = "all", rng: np.random.Generator | None = None,
     w: np.ndarray | None = None, frequency: bool = False,
-    mu: dict[int, np.ndarray] | None = None,
+    mu: dict[int, np.ndarray] | None = None, moments: Moments | None = None,
 ) -> _Fit:
     """The matching estimate. With row weights `w` (and then no Abadie–Imbens variance) each
     pass over a target arm gives a weighted difference in means (`weighted_pass`), and the
     passes are combined by their targets' total weight. The bias adjustment's per-arm fits
-    come from `x_adjust`, or as `mu` (the DuckDB engine fits them in SQL)."""
+    come from `x_adjust` (with its `moments`, when given), or as `mu` (the DuckDB engine fits
+    them in SQL); only the donors' arms are fitted (the controls' for the ATT)."""
     n = len(y)
-    mu = _arm_fits(y, d, x_adjust, w) if x_adjust is not None else mu
     arms = {"att": (1,), "atc": (0,), "ate": (1, 0)}[estimand]
+    if x_adjust is not None:
+        mu = arm_regressions(y, d, x_adjust, w, tuple(sorted(1 - a for a in arms)), moments)
     kt = np.zeros(n)  # K̃: weight as a donor
     q = np.zeros(n)  # Q: sum of squared donor weights
     uses = np.zeros(n)  # how many targets a unit serves
@@ -158,10 +140,13 @@ def matching_effect(
     unmatched = np.zeros(n, dtype=bool)
     subclass = np.full(n, -1, dtype=np.int64) if not replace else None
     passes: list[tuple[float, float]] = []  # weighted: (effect, total target weight) per arm
-    bal = np.zeros(n)  # weighted: matching weight × row weight, per row
+    # weighted: matching weight × row weight, per row (not allocated without row weights)
+    bal = np.zeros(n) if w is not None else np.zeros(0)
+    # each arm sorted by the score once, for the matches and the variance's within-arm search
+    order = sorted_arms(score, d) if strata is None and ties == "all" and replace else None
     for arm in arms:
         m = match(score, d, arm, k=k, caliper=caliper, replace=replace, strata=strata,
-                  ties=ties, rng=rng)
+                  ties=ties, rng=rng, arm_order=order)
         mi = m.counts
         keep = mi > 0
         dropped["treated" if arm == 1 else "control"] = int((~keep).sum())
@@ -182,10 +167,7 @@ def matching_effect(
         if w is not None and len(tg):
             r = y - mu[1 - arm] if mu is not None else y
             passes.append(weighted_pass(m, r, w, arm, n, frequency, bal))
-        a, b, c = m.weights(n)
-        kt += a
-        q += b
-        uses += c
+        m.add_weights(kt, q, uses)  # in place: no row-length temporaries
         self_t[tg] = 1.0
         sizes.append(mi[keep])
     diffs = np.concatenate(contrib)
@@ -200,11 +182,17 @@ def matching_effect(
     if variance:
         sig = np.zeros(n)
         for arm in (0, 1):
+            if order is not None:  # the arm sorted by the score already: no copies of it
+                srt = order[arm]
+                sig[srt] = within_arm_variance(y[srt], score[srt], presorted=True)
+                continue
             rows = np.flatnonzero(d == arm)
             key = score[rows] if strata is None else score[rows] + strata[rows] * (
                 float(np.ptp(score)) * 2 + 1.0)
             sig[rows] = within_arm_variance(y[rows], key)
-        coef = (self_t + kt) ** 2 - (self_t + q)
+        coef = self_t + kt
+        coef **= 2
+        coef -= self_t + q
         var = (float(((diffs - tau) ** 2).sum()) + float(coef @ sig)) / n_t**2
     if estimand == "att":
         w_t, w_c = self_t * (d == 1), kt * (d == 0)
@@ -414,7 +402,10 @@ def estimate(
     extra = [j for j, nm in enumerate(snames) if nm not in names]
     blocks = [(x, names)] + ([(xs[:, extra], [snames[j] for j in extra])] if extra else [])
     progress.phase("propensity score model")
-    score = fit_logit(xs, d, snames, weights=w)
+    # one pass gives the score's column moments and collinearity check and the bias
+    # adjustment's per-arm normal equations
+    moments = design_moments(x, d) if w is None and xs is x and len(x) else None
+    score = fit_logit(xs, d, snames, weights=w, moments=moments)
     scale = DISTANCES[o.distance]
     dist = score.probability if o.distance == "ps" else score.logit
     strata = _strata(frame, exact, design)
@@ -426,7 +417,7 @@ def estimate(
     progress.phase("matching")
     fit = matching_effect(y, d, dist, design.estimand, k=o.k, caliper=caliper,
                           replace=o.replace, strata=strata, x_adjust=x if adjust else None,
-                          ties=o.ties, rng=rng, w=w, frequency=frequency)
+                          ties=o.ties, rng=rng, w=w, frequency=frequency, moments=moments)
     arms = {"att": "treated", "atc": "control", "ate": "treated and control"}[design.estimand]
     if fit.n_targets == 0:
         raise DataError(Diagnostic(

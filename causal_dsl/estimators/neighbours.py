@@ -142,6 +142,12 @@ class Matches:
 
     def _per_donor(self, per_target: np.ndarray, n: int) -> np.ndarray:
         """Σ over the targets a donor serves of `per_target`, for every row (0 for non-donors)."""
+        out = np.zeros(n)
+        out[self.sorted_rows] = self._by_position(per_target)
+        return out
+
+    def _by_position(self, per_target: np.ndarray) -> np.ndarray:
+        """`_per_donor` by position in `sorted_rows`."""
         nd = len(self.sorted_rows)
         if self.lo is not None and self.hi is not None:
             diff = (np.bincount(self.lo, weights=per_target, minlength=nd + 1)
@@ -152,15 +158,23 @@ class Matches:
             has = self.pos >= 0
             w = np.broadcast_to(per_target[:, None], self.pos.shape)[has]
             by_pos = np.bincount(self.pos[has], weights=w, minlength=nd)
-        out = np.zeros(n)
-        out[self.sorted_rows] = by_pos
-        return out
+        return by_pos
 
     def donor_sums(self, per_target: np.ndarray, n: int) -> np.ndarray:
         """Σ over the targets each row serves of `per_target` (one value per target; 0 for rows
         that serve none): with 1/M_i the matching weight K̃, with wᵢ/Σ_{S_i} w the weight of a
         donor in data expanded by frequency weights (before its own w)."""
         return self._per_donor(per_target, n)
+
+    def add_weights(self, kt: np.ndarray, q: np.ndarray, uses: np.ndarray) -> None:
+        """Add `weights` to the row arrays `kt`, `q` and `uses` in place (a donor serves the
+        targets of one arm only: no row-length temporaries when matching 10⁷ rows)."""
+        m = self.counts.astype(np.float64)
+        inv = np.divide(1.0, m, out=np.zeros(len(m)), where=m > 0)
+        rows = self.sorted_rows
+        kt[rows] += self._by_position(inv)
+        q[rows] += self._by_position(inv**2)
+        uses[rows] += np.round(self._by_position(np.ones(len(m))))
 
     def weights(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(K̃, Q, uses) per row: Σ 1/M_i, Σ 1/M_i² and the count over the targets served."""
@@ -197,18 +211,23 @@ def match(
     strata: np.ndarray | None = None,
     ties: str = "all",
     rng: np.random.Generator | None = None,
+    arm_order: dict[int, np.ndarray] | None = None,
 ) -> Matches:
     """Match every unit with ``d == target_arm`` to the units of the other arm nearest on
     `score`: k of them, plus every unit tied with the k-th when ``ties = "all"``.
 
     `caliper` is an absolute distance on the score's scale; `strata` (integer codes) restricts
     matches to the same stratum. Without replacement matching is greedy and ties go first.
+    `arm_order` (`sorted_arms`: each arm's rows sorted by `score`) saves the two sorts when
+    one caller matches and estimates variances on the same score (used with ties = "all"
+    and no strata, where the order among equal scores does not change the match sets).
 
     >>> s = np.array([0.0, 1.0, 0.5, 1.5, 2.0]); d = np.array([1, 1, 0, 0, 0])
     >>> match(s, d, 1).donors.tolist()  # unit 1 is 0.5 from both 2 and 3: both kept
     [[2, -1], [2, 3]]
     """
     n = len(score)
+    stratified = strata is not None
     strata = np.zeros(n, dtype=np.int64) if strata is None else strata.astype(np.int64)
     targets = np.flatnonzero(d == target_arm)
     donor_rows = np.flatnonzero(d != target_arm)
@@ -216,13 +235,16 @@ def match(
     lo_s = float(score.min()) if n else 0.0
     span = float(score.max() - lo_s) if n else 0.0
     gap = span * 2 + 1.0
-    key = (score - lo_s) + strata * gap
-    if ties == "random":
+    key = (score - lo_s) + strata * gap if stratified else score - lo_s
+    shared = arm_order is not None and not stratified and ties == "all" and replace
+    if shared:
+        assert arm_order is not None
+        sorted_rows = arm_order[1 - target_arm]  # score − min is sorted when score is
+    elif ties == "random":
         gen = rng if rng is not None else np.random.default_rng(0)
-        order = np.lexsort((gen.random(len(donor_rows)), key[donor_rows]))
+        sorted_rows = donor_rows[np.lexsort((gen.random(len(donor_rows)), key[donor_rows]))]
     else:
-        order = np.argsort(key[donor_rows], kind="stable")
-    sorted_rows = donor_rows[order]
+        sorted_rows = donor_rows[np.argsort(key[donor_rows], kind="stable")]
     donor_key = key[sorted_rows]
     limit = np.inf if caliper is None else float(caliper)
     if len(donor_rows) == 0:
@@ -233,52 +255,153 @@ def match(
                                           strata[sorted_rows])
         return Matches(targets, sorted_rows, pos=pos)
     kk = min(k, len(donor_rows))
-    pos, dist = nearest_sorted(tkey, donor_key, kk)
-    same = strata[sorted_rows[pos]] == strata[targets][:, None]
-    dist = np.where(same, dist, np.inf)
     if ties != "all":
+        pos, dist = nearest_sorted(tkey, donor_key, kk)
+        same = strata[sorted_rows[pos]] == strata[targets][:, None]
+        dist = np.where(same, dist, np.inf)
         ok = np.isfinite(dist) & (dist <= limit)
         return Matches(targets, sorted_rows, pos=np.where(ok, pos, -1))
-    finite = np.isfinite(dist)
-    dk = np.where(finite, dist, -np.inf).max(axis=1)  # distance of the k-th same-stratum donor
-    reach = np.minimum(dk, limit)
+    # the targets in sorted order too: every binary search below then walks the donors once
+    # (a search for keys in random order costs a cache miss per step, eight times slower)
+    if shared:
+        assert arm_order is not None
+        t_order = arm_position(d == target_arm)[arm_order[target_arm]]
+    else:
+        t_order = np.argsort(tkey, kind="stable")
+    tk = tkey[t_order]
+    dk = kth_distance(tk, donor_key, kk, *((strata[sorted_rows], strata[targets][t_order])
+                                           if stratified else ()))
+    has = np.isfinite(dk)  # a same-stratum donor among the k nearest
+    reach = np.minimum(np.where(has, dk, 0.0), limit)
     # exact ties are exact in floating point; the tolerance only absorbs rounding in |a − b|
     tol = 1e-10 * max(span, 1e-300) + 8 * np.finfo(float).eps * float(np.abs(key).max())
-    has = finite.any(axis=1) & (reach >= 0)
-    lo = np.searchsorted(donor_key, tkey - reach - tol, side="left")
-    hi = np.searchsorted(donor_key, tkey + reach + tol, side="right")
-    lo = np.where(has, lo, 0)
-    hi = np.where(has, np.maximum(hi, lo), 0)
-    return Matches(targets, sorted_rows, lo=lo.astype(np.int64), hi=hi.astype(np.int64))
+    has &= reach >= 0
+    ins = np.searchsorted(donor_key, tk)
+    lo_p, hi_p = window(donor_key, ins, tk - reach - tol, tk + reach + tol, kk + 1)
+    lo = np.zeros(len(tk), dtype=np.int64)
+    hi = np.zeros(len(tk), dtype=np.int64)
+    lo[t_order] = np.where(has, lo_p, 0)
+    hi[t_order] = np.where(has, np.maximum(hi_p, lo_p), 0)
+    return Matches(targets, sorted_rows, lo=lo, hi=hi)
 
 
-def within_arm_variance(y: np.ndarray, key: np.ndarray, j: int = J_VAR) -> np.ndarray:
+def sorted_arms(score: np.ndarray, d: np.ndarray) -> dict[int, np.ndarray]:
+    """Each arm's rows sorted by `score` (stable: equal scores in row order), for `match`'s
+    and `within_arm_variance`'s ``order``."""
+    out = {}
+    for arm in (0, 1):
+        rows = np.flatnonzero(d == arm)
+        out[arm] = rows[np.argsort(score[rows], kind="stable")]
+    return out
+
+
+def arm_position(in_arm: np.ndarray) -> np.ndarray:
+    """For every row, its position among the rows of its arm (the index into
+    ``np.flatnonzero(in_arm)`` for rows in the arm)."""
+    return np.cumsum(in_arm) - 1
+
+
+def kth_distance(target: np.ndarray, donors_sorted: np.ndarray, k: int,
+                 donor_stratum: np.ndarray | None = None,
+                 target_stratum: np.ndarray | None = None) -> np.ndarray:
+    """Distance from each target to its k-th nearest donor (the farthest same-stratum one
+    among its k nearest when fewer share its stratum; inf when none does), without forming
+    candidate lists: in 1-D the i-th nearest on the left, Lᵢ, and on the right, Rᵢ, are
+    sorted, so the j-th nearest of all is min over i of max(Lᵢ, R_{j−i}) (L₀ = R₀ = −∞).
+    Strata lie side by side in the sorted key, so a donor of another stratum on one side
+    means none further on that side: its distance becomes inf. Same numbers as
+    `nearest_sorted`'s largest same-stratum distance, in O(k²) vector operations."""
+    n_d = len(donors_sorted)
+    ins = np.searchsorted(donors_sorted, target)
+    left: list[np.ndarray] = []
+    right: list[np.ndarray] = []
+    for i in range(1, k + 1):
+        for side, at in ((left, ins - i), (right, ins + i - 1)):
+            ok = (at >= 0) & (at < n_d)
+            safe = np.clip(at, 0, max(n_d - 1, 0))
+            dist = np.abs(donors_sorted[safe] - target)
+            if donor_stratum is not None and target_stratum is not None:
+                ok &= donor_stratum[safe] == target_stratum
+            side.append(np.where(ok, dist, np.inf))
+    best = np.full(len(target), -np.inf)
+    for j in range(1, k + 1):  # the j-th nearest; the last finite one is the answer
+        jth = np.minimum(left[j - 1], right[j - 1])
+        for i in range(1, j):
+            jth = np.minimum(jth, np.maximum(left[i - 1], right[j - i - 1]))
+        best = np.where(np.isfinite(jth), jth, best)
+    return np.where(best > -np.inf, best, np.inf)
+
+
+def window(values: np.ndarray, base: np.ndarray, low: np.ndarray, high: np.ndarray,
+           width: int, base_high: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``searchsorted(values, low, "left")`` and ``searchsorted(values, high, "right")`` for
+    queries whose answers lie near `base`: every value from position `base` on is ≥ `low`, and
+    every value before `base_high` (default `base`) is ≤ `high`. The answers are counted from
+    the `width` + 1 values on either side (comparisons, no binary search: a search of keys
+    costs a cache miss per step); only where a window runs past them (long runs of ties)
+    does a binary search finish the job."""
+    n = len(values)
+    top = max(n - 1, 0)
+    base_high = base if base_high is None else base_high
+    lo = base.copy()
+    hi = base_high.copy()
+    for i in range(1, width + 2):
+        at = base - i
+        lo -= (at >= 0) & (values[np.clip(at, 0, top)] >= low)
+        at = base_high + i - 1
+        hi += (at < n) & (values[np.clip(at, 0, top)] <= high)
+    far = (base - lo > width) | (hi - base_high > width)
+    if far.any():
+        lo[far] = np.searchsorted(values, low[far], side="left")
+        hi[far] = np.searchsorted(values, high[far], side="right")
+    return lo, hi
+
+
+def within_arm_variance(y: np.ndarray, key: np.ndarray, j: int = J_VAR,
+                        order: np.ndarray | None = None, *, presorted: bool = False
+                        ) -> np.ndarray:
     """σ̂²ᵢ = M/(M+1)·(Yᵢ − mean of its M nearest units of the same arm)² on a 1-D key, where
     the M units are the J nearest others plus any tied with the J-th (Abadie & Imbens 2006,
-    with J = 2 as Stata's ``nn(2)``; M = J without ties)."""
+    with J = 2 as Stata's ``nn(2)``; M = J without ties). `order` is ``argsort(key)`` when
+    the caller has it; `presorted`: `key` is sorted already (ties in row order), and the
+    answer is in that order (no copies of the arm: memory at 10⁷ rows)."""
     n = len(y)
-    out = np.zeros(n)
     if n < 2:
-        return out
+        return np.zeros(n)
     j = min(j, n - 1)
-    order = np.argsort(key, kind="stable")
-    ks, ys = key[order], y[order]
-    offsets = np.concatenate([np.arange(-j, 0), np.arange(1, j + 1)])[None, :]
-    dj = np.empty(n)
-    for start in range(0, n, CHUNK):  # the n x 2j candidates a block at a time
-        cand = np.arange(start, min(start + CHUNK, n))[:, None] + offsets
-        valid = (cand >= 0) & (cand < n)
-        np.clip(cand, 0, n - 1, out=cand)
-        dist = np.abs(ks[cand] - ks[start:start + CHUNK, None])
-        dist[~valid] = np.inf
-        dj[start:start + CHUNK] = np.partition(dist, j - 1, axis=1)[:, j - 1]
+    if presorted:
+        ks, ys = key, y
+    else:
+        if order is None:
+            order = np.argsort(key, kind="stable")
+        ks, ys = key[order], y[order]
+    # the j-th nearest other unit: min over i of max(Lᵢ, R_{j−i}) with Lᵢ, Rᵢ the distances to
+    # the i-th neighbour on the left and on the right in sorted order (see `kth_distance`)
+    # one padded array of gaps per i: left[p] = pad[p] and right[p] = pad[p + i] (views)
+    left, right = [], []
+    for i in range(1, j + 1):
+        pad = np.full(n + i, np.inf)
+        pad[i:n] = ks[i:] - ks[:-i]  # = |ks[p] − ks[p − i]|, exactly
+        left.append(pad[:n])
+        right.append(pad[i:])
+    dj = np.minimum(left[j - 1], right[j - 1])
+    for i in range(1, j):
+        dj = np.minimum(dj, np.maximum(left[i - 1], right[j - i - 1]))
+    del left, right, pad
     tol = 1e-10 * max(float(np.ptp(ks)), 1e-300) + 8 * np.finfo(float).eps * float(
         np.abs(ks).max())
-    lo = np.searchsorted(ks, ks - dj - tol, side="left")
-    hi = np.searchsorted(ks, ks + dj + tol, side="right")
+    low, high = ks - dj - tol, ks + dj + tol
+    del dj
+    pos = np.arange(n)
+    lo, hi = window(ks, pos, low, high, j, pos + 1)
+    del low, high, pos
     cs = np.concatenate([[0.0], np.cumsum(ys)])
     m = (hi - lo - 1).astype(np.float64)
     mean = (cs[hi] - cs[lo] - ys) / m
+    del cs, lo, hi
+    if presorted:
+        return m / (m + 1) * (ys - mean) ** 2
+    out = np.zeros(n)
     out[order] = m / (m + 1) * (ys - mean) ** 2
     return out
 

@@ -141,8 +141,19 @@ CHUNK = 131_072  # rows per block when forming X' diag(w) X: bounds the extra me
 
 
 def _weighted_cross(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """X' diag(w) X in row blocks, so that the n x k weighted copy never exists whole."""
+    """X' diag(w) X in row blocks, so that the n x k weighted copy never exists whole. With
+    w ≥ 0 (squared residuals) each block is scaled by √w in a buffer that stays in cache and
+    its cross-product is a symmetric rank-k update (half the work of a general product)."""
     out = np.zeros((x.shape[1], x.shape[1]))
+    if len(w) and float(w.min()) >= 0:
+        step = 8_192
+        root = np.sqrt(w)
+        buf = np.empty((min(step, len(x)), x.shape[1]))
+        for start in range(0, len(x), step):
+            b = buf[:min(step, len(x) - start)]
+            np.multiply(x[start:start + step], root[start:start + step, None], out=b)
+            out += b.T @ b
+        return out
     for start in range(0, len(x), CHUNK):
         xb = x[start:start + CHUNK]
         out += xb.T @ (xb * w[start:start + CHUNK, None])

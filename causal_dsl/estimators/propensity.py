@@ -7,9 +7,12 @@ of Newton iterations, whether it converged, whether the data look separated, and
 out (constant, or linearly dependent on earlier ones). Raises `EstimationError` E512 when no
 model can be fitted at all (a non-finite design).
 
-Also here, as the score's companions: `score_checks` (the fit's report as `Check`s) and the
-balance table matching prints (`balance_table`: weighted means and SMDs by arm before and after
-matching, in one streamed pass; with row weights, cobalt's ``s.weights`` convention).
+Also here, as the score's companions: `design_moments` (one pass over the covariates split by
+arm: column moments and per-arm centred cross-products, from which the score's collinearity
+check and `arm_regressions`, the bias adjustment's per-arm least squares, are read),
+`score_checks` (the fit's report as `Check`s) and the balance table matching prints
+(`balance_table`: weighted means and SMDs by arm before and after matching, in one streamed
+pass; with row weights, cobalt's ``s.weights`` convention).
 
 Why our own Newton–Raphson rather than scikit-learn: matching results are sensitive to the score
 (1-NN matching picks a different neighbour when a logit moves by 0.01), and the published numbers
@@ -68,14 +71,32 @@ class Score:
                f"{self.loglik:.6g}"
 
 
-def _loglik(eta: np.ndarray, d: np.ndarray, w: np.ndarray | None = None) -> float:
-    # log L = Σ w·(d·η − log(1 + e^η)), computed stably with logaddexp
+def _loglik(eta: np.ndarray, d: np.ndarray, w: np.ndarray | None = None
+            ) -> tuple[float, np.ndarray]:
+    """log L = Σ w·(d·η − log(1 + e^η)), with log(1 + e^η) = max(η, 0) + log1p(e^−|η|)
+    (stable for any η, and a third of the cost of ``logaddexp``); also returns e^−|η|, from
+    which `_probability` gives the fitted probabilities without another exponential."""
+    e = np.abs(eta)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    soft = np.log1p(e)
+    soft += np.maximum(eta, 0.0)
     if w is None:
-        return float(d @ eta - np.logaddexp(0.0, eta).sum())
-    return float(w @ (d * eta - np.logaddexp(0.0, eta)))
+        return float(d @ eta) - float(soft.sum()), e
+    soft -= d * eta
+    return -float(w @ soft), e
+
+
+def _probability(eta: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """expit(η) from e = e^−|η|: 1/(1 + e) for η ≥ 0, e/(1 + e) below (both exact to an ulp)."""
+    q = 1.0 + e
+    np.divide(1.0, q, out=q)
+    return np.where(eta >= 0, q, e * q)
 
 
 CHUNK = 65_536  # rows per block: the standardised design exists one block at a time
+MOMENT_CHUNK = 8_192  # rows per block of `design_moments` (split by arm: a block that stays
+# in the processor's cache is half as costly)
 buf_none = np.empty((0, 0))
 
 
@@ -97,6 +118,55 @@ def column_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ss += np.einsum("ij,ij->j", b, b)
     big = np.maximum(np.abs(x.max(axis=0)), np.abs(x.min(axis=0)))
     return mu, np.sqrt(ss / n), big
+
+
+@dataclass(frozen=True)
+class Moments:
+    """One pass over a design `x` split by a 0/1 treatment: the column means and standard
+    deviations (ddof 0) and largest absolute values over all rows, and per arm its row count,
+    the sums of the centred columns and their cross-products Σ (x − x̄)(x − x̄)'. The score's
+    collinearity check and the bias adjustment's per-arm regressions are all read from it,
+    so the covariates are not passed over again for them."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    big: np.ndarray
+    rows: dict[int, float]
+    sums: dict[int, np.ndarray]
+    cross: dict[int, np.ndarray]
+
+    def arm_cross(self, arm: int, sc: np.ndarray) -> np.ndarray:
+        """``Z1' diag(d == arm) Z1`` for ``Z1 = [1, (x − mean)/sc]`` (as `standardised_cross`)."""
+        p = len(sc)
+        h = np.empty((p + 1, p + 1))
+        h[0, 0] = self.rows[arm]
+        h[0, 1:] = h[1:, 0] = self.sums[arm] / sc
+        h[1:, 1:] = self.cross[arm] / np.outer(sc, sc)
+        return h
+
+
+def design_moments(x: np.ndarray, d: np.ndarray) -> Moments:
+    """`Moments` of `x` by the arms of `d`, in row blocks: each block is centred in one buffer,
+    split by arm and its cross-product taken by a symmetric rank-k update (no n x p copy)."""
+    n, p = x.shape
+    mu = np.add.reduce(x, axis=0) / max(n, 1)
+    big = np.maximum(np.abs(x.max(axis=0)), np.abs(x.min(axis=0))) if n else np.zeros(p)
+    cross = {0: np.zeros((p, p)), 1: np.zeros((p, p))}
+    sums = {0: np.zeros(p), 1: np.zeros(p)}
+    step = MOMENT_CHUNK
+    buf = np.empty((min(step, n), p))
+    treated = d == 1
+    for start in range(0, n, step):
+        b = buf[:min(step, n - start)]
+        np.subtract(x[start:start + step], mu, out=b)
+        t = treated[start:start + step]
+        for arm, rows in ((1, t), (0, ~t)):
+            part = b[rows]
+            cross[arm] += part.T @ part
+            sums[arm] += np.add.reduce(part, axis=0)
+    sd = np.sqrt(np.maximum(np.diag(cross[0] + cross[1]), 0.0) / max(n, 1))
+    n_t = float(treated.sum())
+    return Moments(mu, sd, big, {0: n - n_t, 1: n_t}, sums, cross)
 
 
 def standardised_cross(x: np.ndarray, mu: np.ndarray, sc: np.ndarray, w: np.ndarray | None,
@@ -165,7 +235,7 @@ def _independent(corr: np.ndarray, n: int) -> np.ndarray:
 
 
 def fit_logit(x: np.ndarray, d: np.ndarray, names: list[str] | tuple[str, ...],
-              weights: np.ndarray | None = None) -> Score:
+              weights: np.ndarray | None = None, moments: Moments | None = None) -> Score:
     """Maximum-likelihood logistic regression of `d` on an intercept and `x`.
 
     With `weights` it maximises the weighted likelihood Σ wᵢ log f(dᵢ | xᵢ) (R's
@@ -174,6 +244,8 @@ def fit_logit(x: np.ndarray, d: np.ndarray, names: list[str] | tuple[str, ...],
 
     Memory: a few vectors of length n and one block of rows; `x` is neither copied nor
     standardised as a whole (Newton works on the standardised scale block by block).
+    `moments` (`design_moments` of this `x` and `d`) saves the pass for the column moments and
+    the collinearity check.
 
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(200, 1))
@@ -188,7 +260,9 @@ def fit_logit(x: np.ndarray, d: np.ndarray, names: list[str] | tuple[str, ...],
         raise EstimationError(Diagnostic(
             "E512", "the propensity score model could not be fitted: non-finite covariate values",
             help="check the adjustment set's columns for infinite values"))
-    if x.size:
+    if moments is not None:
+        mu_all, sd, big = moments.mean, moments.sd, moments.big
+    elif x.size:
         mu_all, sd, big = column_moments(x)
     else:
         mu_all, sd, big = np.zeros(0), np.zeros(0), np.zeros(0)
@@ -201,8 +275,12 @@ def fit_logit(x: np.ndarray, d: np.ndarray, names: list[str] | tuple[str, ...],
     # otherwise, and the dependent column carries no information about the score
     dropped_collinear: list[str] = []
     if len(keep):
-        gram, _ = standardised_cross(xk, mu, sc, None, None)
-        ok = _independent(gram[1:, 1:] / n, n)
+        if moments is not None:
+            centred = (moments.cross[0] + moments.cross[1])[np.ix_(keep, keep)]
+            ok = _independent(centred / np.outer(sc, sc) / n, n)
+        else:
+            gram, _ = standardised_cross(xk, mu, sc, None, None)
+            ok = _independent(gram[1:, 1:] / n, n)
         if not ok.all():
             dropped_collinear = [names[keep[j]] for j in np.flatnonzero(~ok)]
             keep, mu, sc = keep[ok], mu[ok], sc[ok]
@@ -217,7 +295,8 @@ def fit_logit(x: np.ndarray, d: np.ndarray, names: list[str] | tuple[str, ...],
         # (the likelihood is concave, the tolerance unchanged)
         stride = n // WARM_ROWS
         ws = None if weights is None else weights[::stride]
-        warm = fit_logit(xk[::stride], d[::stride], [names[j] for j in keep], ws)
+        xw = np.ascontiguousarray(xk[::stride])  # one small copy: strided blocks are slow
+        warm = fit_logit(xw, d[::stride], [names[j] for j in keep], ws)
         if warm.converged and not warm.separated and len(warm.coef) == len(beta):
             slopes = warm.coef[1:]
             beta = np.concatenate([[warm.coef[0] + float(slopes @ mu)], slopes * sc])
@@ -225,10 +304,10 @@ def fit_logit(x: np.ndarray, d: np.ndarray, names: list[str] | tuple[str, ...],
             hw = pw * (1 - pw) if ws is None else ws * pw * (1 - pw)
             scale_up = n / len(pw) if ws is None or weights is None else \
                 float(weights.sum()) / float(ws.sum())
-            warm_hessian = standardised_cross(xk[::stride], mu, sc, hw, None)[0] * scale_up
+            warm_hessian = standardised_cross(xw, mu, sc, hw, None)[0] * scale_up
 
     eta = linear_predictor(xk, mu, sc, beta)
-    ll = _loglik(eta, d, weights)
+    ll, e = _loglik(eta, d, weights)
     converged = False
     iterations = 0
     approx = hess = None
@@ -237,7 +316,7 @@ def fit_logit(x: np.ndarray, d: np.ndarray, names: list[str] | tuple[str, ...],
     previous = np.inf
     for it in range(1, MAX_ITER + 1):
         iterations = it
-        p = special.expit(eta)
+        p = _probability(eta, e)
         r = d - p if weights is None else weights * (d - p)
         if approx is not None:
             # chord step: the Hessian of the subsample fit (scaled to n rows), which is within
@@ -255,16 +334,16 @@ def fit_logit(x: np.ndarray, d: np.ndarray, names: list[str] | tuple[str, ...],
         for _ in range(30):  # step halving: the likelihood must not fall
             cand = beta + t * step
             eta_c = linear_predictor(xk, mu, sc, cand)
-            ll_c = _loglik(eta_c, d, weights)
+            ll_c, e_c = _loglik(eta_c, d, weights)
             if ll_c >= ll - 1e-12 * abs(ll):
                 break
             t /= 2
-        beta, eta, ll = cand, eta_c, ll_c
+        beta, eta, ll, e = cand, eta_c, ll_c, e_c
         previous = float(np.max(np.abs(t * step)))
         if previous < TOL:
             converged = True
             break
-    p = special.expit(eta)
+    p = _probability(eta, e)
     separated = bool(((p < SEPARATION_EPS) | (p > 1 - SEPARATION_EPS)).any())
     if not np.all(np.isfinite(beta)):
         raise EstimationError(Diagnostic(
@@ -276,6 +355,36 @@ def fit_logit(x: np.ndarray, d: np.ndarray, names: list[str] | tuple[str, ...],
     kept = ("(intercept)", *(names[j] for j in keep))
     return Score(coef, kept, eta, ll, iterations, converged, separated, dropped_constant,
                  tuple(dropped_collinear))
+
+
+def arm_regressions(y: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray | None = None,
+              arms: tuple[int, ...] = (0, 1), moments: Moments | None = None
+              ) -> dict[int, np.ndarray]:
+    """Predictions of a linear regression of y on x fitted within each of `arms` (for the bias
+    adjustment): μ̂₀(X) and μ̂₁(X) for every row. The normal equations on the standardised
+    scale, formed block by block from `x` itself (no copy of the covariates per arm), or read
+    from `moments` (`design_moments` of this `x`; unweighted only); a rank-deficient arm gets
+    the minimum-norm least-squares fit (its predictions are unique)."""
+    if w is not None:
+        moments = None
+    mu, sd, _ = column_moments(x) if moments is None else (moments.mean, moments.sd, None)
+    sc = np.where(sd > 0, sd, 1.0)
+    out = {}
+    for arm in arms:
+        sel = (d == arm).astype(np.float64)
+        if w is not None:  # weighted least squares within the arm
+            sel = sel * w
+        if moments is None:
+            h, g = standardised_cross(x, mu, sc, sel, y * sel)
+        else:
+            h = moments.arm_cross(arm, sc)
+            g = standardised_cross(x, mu, sc, None, y * sel, hessian=False)[1]
+        if np.linalg.cond(h) < 1e10:
+            beta = np.linalg.solve(h, g)
+        else:
+            beta = np.linalg.lstsq(h, g, rcond=1e-10)[0]
+        out[arm] = linear_predictor(x, mu, sc, beta)
+    return out
 
 
 def score_checks(score: Score) -> list[Check]:
@@ -310,7 +419,7 @@ def frequency_sd(v: np.ndarray, w: np.ndarray | None) -> float:
 # --------------------------------------------------------------------------------------------
 # the balance table (the covariates' moments by arm, before and after matching)
 # --------------------------------------------------------------------------------------------
-BALANCE_CHUNK = 65_536  # rows per block of the balance table's one pass over the covariates
+BALANCE_CHUNK = 8_192  # rows per block of the balance table's one pass (a block in cache)
 
 
 def _weighted_moments(x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray,

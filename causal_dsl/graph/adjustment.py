@@ -387,7 +387,12 @@ def optimal_set(
     if not p.causal_path:
         return OptimalSet(None, f"there is no directed path from {t_name} to {y_name}, "
                           "so the O-set is not defined")
-    o = sorted({q for c in sep._ones(p.cn) for q in g._pa[c] if not p.forb[q]})
+    edges = g._edges()
+    if edges is None:
+        o = sorted({q for c in sep._ones(p.cn) for q in g._pa[c] if not p.forb[q]})
+    else:  # the same parents, vectorised over the graph's edge arrays
+        src, dst = edges
+        o = np.unique(src[sep._bools(p.cn, g.n)[dst] & ~sep._bools(p.forb, g.n)[src]]).tolist()
     shown = fmt_set((g._label(v) for v in o), 12)
     hidden = [v for v in o if not p.allowed[v] and g._latent[v] and v not in p.include]
     if hidden:

@@ -11,13 +11,29 @@ walks the adjacency; a search only filters the cached arrays with numpy masks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 Edges = tuple[np.ndarray, np.ndarray]
 Adj = Sequence[Sequence[int]]
+
+
+def mask(n: int, nodes: Iterable[int]) -> bytearray:
+    """A ``bytearray`` of length ``n`` with 1 at each node in `nodes`."""
+    out = bytearray(n)
+    for v in nodes:
+        out[v] = 1
+    return out
+
+
+def _ones(m: bytearray) -> Iterator[int]:
+    """Indices of the nonzero entries of a mask (fast path through bytes.find)."""
+    i = m.find(1)
+    while i != -1:
+        yield i
+        i = m.find(1, i + 1)
 
 
 def reach_np(n_nodes: int, heads: np.ndarray, tails: np.ndarray,
@@ -83,11 +99,28 @@ class Csr:
 
         n, m = self.n_nodes, self.m
         heads = self.indices[:m]
-        if expandable is not None:
-            keep = expandable[self.rows] if keep is None else keep & expandable[self.rows]
-        if enterable is not None:
-            keep = enterable[heads] if keep is None else keep & enterable[heads]
-        first = np.unique(np.fromiter(starts, dtype=np.int64)).astype(np.int32)
+        first = np.fromiter(starts, dtype=np.int64).astype(np.int32)
+        if len(first) > n:  # repeated starts are harmless, but must fit the spare room
+            first = np.unique(first)
+        entered: np.ndarray | None = None
+        if keep is None and (expandable is not None or enterable is not None):
+            # Filtered per node, not per arc (one gather instead of two): a node that may not
+            # be entered is still reached but never expanded, and is dropped afterwards. A
+            # node is then reached exactly when a path of kept arcs leads to it.
+            if enterable is not None:
+                entered = enterable.copy()
+                entered[first] = True
+            if expandable is None:
+                assert entered is not None
+                expand = entered
+            else:
+                expand = expandable if entered is None else expandable & entered
+            keep = expand[self.rows]
+        else:
+            if expandable is not None:
+                keep = expandable[self.rows] if keep is None else keep & expandable[self.rows]
+            if enterable is not None:
+                keep = enterable[heads] if keep is None else keep & enterable[heads]
         # node n: a virtual source with an arc to every start; node n + 1: a dead end that
         # the arcs left out point to instead (cheaper than removing them)
         indptr = self.indptr
@@ -103,7 +136,7 @@ class Csr:
         order = breadth_first_order(graph, n, directed=True, return_predecessors=False)
         out = np.zeros(n + 2, dtype=bool)
         out[order] = True
-        return out[:n]
+        return out[:n] if entered is None else out[:n] & entered
 
 
 class EdgeArrays(tuple[np.ndarray, np.ndarray]):
@@ -123,8 +156,9 @@ class EdgeArrays(tuple[np.ndarray, np.ndarray]):
         return out
 
     def adjacency(self, kind: str, n: int) -> Csr:
-        """``"children"``, ``"parents"`` (over ``n`` nodes), ``"hub"`` (the hub graph of
-        every edge, over ``2n`` nodes: ``p - c`` and ``p - hub(c)`` both ways) or ``"ball"``
+        """``"children"``, ``"parents"``, ``"skeleton"`` (both; over ``n`` nodes), ``"hub"`` (the
+        hub graph of every edge, over ``2n`` nodes: ``p - c`` and ``p - hub(c)`` both ways) or
+        ``"ball"``
         (the Bayes-ball states of `dconnected_np`, over ``2n`` nodes)."""
         cache: dict[tuple[str, int], Csr] = self.__dict__.setdefault("_adjacency", {})
         key = (kind, n)
@@ -138,6 +172,9 @@ class EdgeArrays(tuple[np.ndarray, np.ndarray]):
                 cache[key] = Csr.build(src, dst, n, m)
             elif kind == "parents":
                 cache[key] = Csr.build(dst, src, n, m)
+            elif kind == "skeleton":
+                cache[key] = Csr.build(np.concatenate([src, dst]), np.concatenate([dst, src]),
+                                       n, m)
             elif kind == "hub":
                 hub = dst + n
                 cache[key] = Csr.build(np.concatenate([src, dst, src, hub]),
@@ -170,6 +207,28 @@ def closure_np(seeds: Iterable[int], edges: Edges, n: int, up: bool) -> bytearra
     """`closure` on edge arrays: ancestors (``up``) or descendants of the seeds."""
     seen = _adjacency(edges, "parents" if up else "children", n).reach(seeds)
     return bytearray(seen.view(np.uint8).tobytes())
+
+
+def distances_np(edges: Edges, n: int, source: int, enterable: np.ndarray) -> list[int]:
+    """Breadth-first distances from `source` in the skeleton of `edges` (edges taken either
+    way), entering only the nodes `enterable` marks (the source always): -1 where none leads.
+    scipy's Dijkstra with unit weights, which gives the levels of a breadth-first search."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    adj = _adjacency(edges, "skeleton", n)
+    m = adj.m
+    entered = enterable.copy()
+    entered[source] = True
+    indices = np.empty(m, dtype=np.int32)
+    indices[:] = adj.indices[:m]
+    indices[~entered[adj.rows]] = n + 1  # a node not entered is never left
+    indptr = adj.indptr
+    indptr[n + 1] = indptr[n + 2] = m
+    graph = csr_matrix((adj.ones[:m], indices, indptr), shape=(n + 2, n + 2))
+    dist = dijkstra(graph, directed=True, indices=source, unweighted=True)[:n]
+    reached = np.isfinite(dist) & entered
+    return np.where(reached, dist, -1).astype(np.int64).tolist()
 
 
 def _bools(m: bytearray | None, size: int) -> np.ndarray:

@@ -88,14 +88,15 @@ def _nearest_conditioned(n: int, z: list[int], pa: list[list[int]]) -> list[int]
 
 def _paths(g: CausalGraph, pa: list[list[int]], ch: list[list[int]], t: int, y: int,
            z: list[int], *, backdoor_only: bool, open_only: bool, limit: int,
-           budget: int = PATH_BUDGET) -> tuple[list[PathStatus], bool]:
+           budget: int = PATH_BUDGET, edges: sep.Edges | None = None
+           ) -> tuple[list[PathStatus], bool]:
     n = g.n
     given = sep.mask(n, z)
     nearest = _nearest_conditioned(n, z, pa)
     allowed = sep.closure((t, y, *z), pa, n) if open_only else None
     found, truncated = enumerate_paths(
         pa, ch, n, t, y, backdoor_only=backdoor_only, allowed=allowed, given=given,
-        open_only=open_only, limit=limit, budget=budget)
+        open_only=open_only, limit=limit, budget=budget, edges=edges)
     paths = [_path_status(g, nodes, marks, given, nearest) for nodes, marks in found]
     paths.sort(key=lambda p: (len(p.nodes), str(p)))
     return paths, truncated
@@ -113,7 +114,7 @@ def backdoor_paths(g: CausalGraph, treatment: str, outcome: str, given: Iterable
             "E308", "the treatment, the outcome and the conditioning set must be disjoint",
             help="remove the repeated variable"))
     paths, truncated = _paths(g, g._pa, g._ch, t, y, z, backdoor_only=True, open_only=False,
-                              limit=limit)
+                              limit=limit, edges=g._edges())
     return BackdoorPaths(treatment, outcome, g._name_set(z), tuple(paths), truncated)
 
 
@@ -124,7 +125,7 @@ def open_paths(p: AdjustmentProblem, given: Iterable[str], limit: int = 3
     not valid leaves open. Empty also when the search budget ran out before finding one."""
     z = p.graph._ids(given, "conditioning set")
     found, _ = _paths(p.graph, p.pa, p.ch, p.t, p.y, z, backdoor_only=False, open_only=True,
-                      limit=limit)
+                      limit=limit, edges=p.edges)
     return tuple(found)
 
 

@@ -11,7 +11,24 @@ from __future__ import annotations
 
 from collections import deque
 
-from .separators import BACKWARD, FORWARD, Adj, _ones, closure
+from .arrays import Edges, _bools, distances_np
+from .separators import BACKWARD, FAST_MIN, FORWARD, Adj, _ones, closure
+
+
+def _distances(pa: Adj, ch: Adj, n: int, x: int, y: int, allowed: bytearray | None
+               ) -> list[int]:
+    """Breadth-first distances to y in the skeleton, never through x (and only through
+    `allowed` nodes when given); -1 where no such path leads."""
+    dist = [-1] * n
+    dist[y] = 0
+    queue = deque([y])
+    while queue:
+        u = queue.popleft()
+        for w in (*pa[u], *ch[u]):
+            if dist[w] < 0 and w != x and (allowed is None or allowed[w]):
+                dist[w] = dist[u] + 1
+                queue.append(w)
+    return dist
 
 
 def enumerate_paths(
@@ -27,6 +44,7 @@ def enumerate_paths(
     open_only: bool = False,
     limit: int = 50,
     budget: int = 200_000,
+    edges: Edges | None = None,
 ) -> tuple[list[tuple[tuple[int, ...], tuple[int, ...]]], bool]:
     """Simple paths from x to y, shortest first, as ``(nodes, marks)`` pairs.
 
@@ -35,22 +53,21 @@ def enumerate_paths(
     open given the mask `given` (non-colliders outside it, colliders ancestors of it) are
     returned, and blocked prefixes are pruned. The number of paths can be exponential, so the
     search is iterative deepening with a distance bound, stops after `limit` paths or `budget`
-    node expansions, and says whether it stopped early (second value).
+    node expansions, and says whether it stopped early (second value). `edges` (the arrays
+    of the same graph, see `causal_dsl.graph.arrays`) make the distance search vectorised on
+    a large graph: it covers the whole graph, where the listing itself stays near the paths.
     """
     anc = bytearray(n)
     cond = given if given is not None else bytearray(n)
     if open_only:
         anc = closure(_ones(cond), pa, n)
     # distance to y in the skeleton (never through x): an admissible bound for pruning
-    dist = [-1] * n
-    dist[y] = 0
-    queue = deque([y])
-    while queue:
-        u = queue.popleft()
-        for w in (*pa[u], *ch[u]):
-            if dist[w] < 0 and w != x and (allowed is None or allowed[w]):
-                dist[w] = dist[u] + 1
-                queue.append(w)
+    if edges is not None and n >= FAST_MIN:  # the same distances, vectorised
+        enterable = _bools(allowed, n)
+        enterable[x] = False
+        dist = distances_np(edges, n, y, enterable)
+    else:
+        dist = _distances(pa, ch, n, x, y, allowed)
 
     def steps(v: int) -> list[tuple[int, int]]:
         return [(q, BACKWARD) for q in pa[v]] + [(c, FORWARD) for c in ch[v]]

@@ -20,7 +20,8 @@ in causal graphs: complete criteria and an algorithmic framework", Artificial In
   DAGitty does: each state fixes nodes that must lie on the X side or in the separator, each
   explored branch yields an answer, so the delay between answers is polynomial.
 * The minimum-size separator is a minimum vertex cut, found with augmenting paths on the
-  node-split hub graph (capacity 1 for nodes that may be conditioned on, infinite otherwise).
+  node-split hub graph (capacity 1 for nodes that may be conditioned on, infinite otherwise;
+  in `causal_dsl.graph.mincut`).
 
 On large graphs (`FAST_MIN` nodes or more) the same searches run vectorised: the hub graph is
 a compressed adjacency built once per graph (`causal_dsl.graph.arrays`), a search masks the
@@ -30,9 +31,8 @@ scipy's breadth-first search. Still linear, but in C, and no search rebuilds a m
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,11 +42,14 @@ from .arrays import (  # noqa: F401  (re-exported: the engine's modules reach th
     Edges,
     _adjacency,
     _bools,
+    _ones,
     as_edge_arrays,
     closure_np,
     edge_arrays,
+    mask,
     reach_np,
 )
+from .mincut import min_vertex_cut, min_vertex_cut_np
 
 Adj = Sequence[Sequence[int]]
 # From this many nodes on, searches run vectorised (numpy + scipy's compiled breadth-first
@@ -61,14 +64,6 @@ SMALL_REGION = 2_000
 
 FORWARD = 1  # the edge points away from the previous node on a path: prev -> next
 BACKWARD = 0  # the edge points into the previous node: prev <- next
-
-
-def mask(n: int, nodes: Iterable[int]) -> bytearray:
-    """A ``bytearray`` of length ``n`` with 1 at each node in `nodes`."""
-    out = bytearray(n)
-    for v in nodes:
-        out[v] = 1
-    return out
 
 
 def closure(seeds: Iterable[int], adj: Adj, n: int) -> bytearray:
@@ -194,9 +189,15 @@ def dconnected_np(sources: Iterable[int], given: bytearray,
     anc = _bools(closure_np(_ones(given), edges, n, up=True), n)
     ball = _adjacency(edges, "ball", n)
     # an arc leaves a state v (from a child) or n + v -> n + c (from a parent) when v is not
-    # conditioned on, and n + v -> p (a collider) when v is an ancestor of `given`
-    node, collider = ball.rows % n, (ball.rows >= n) & (ball.indices[:ball.m] < n)
-    seen = ball.reach(sources, keep=np.where(collider, anc[node], ~cond[node]))
+    # conditioned on, and n + v -> p (a collider) when v is an ancestor of `given`: one
+    # gather from the table [not conditioned | ancestor] at the arc's key v (+ n at a
+    # collider), the keys kept with the graph's arrays
+    memo: dict[int, np.ndarray] = as_edge_arrays(edges).__dict__.setdefault("_ball_keys", {})
+    key = memo.get(n)
+    if key is None:
+        collider = (ball.rows >= n) & (ball.indices[:ball.m] < n)
+        key = memo[n] = (ball.rows % n + n * collider).astype(np.intp)
+    seen = ball.reach(sources, keep=np.concatenate([~cond, anc])[key])
     up, down = seen[:n], seen[n:]
     hit = (up | down) & ~cond
     return bytearray(hit.view(np.uint8).tobytes())
@@ -219,6 +220,17 @@ def moral_search(
     entered (they are conditioned on, but their hubs still marry their parents); with
     `restrict`, only nodes whose entry is 1 are entered (starts excepted).
     """
+    found = _moral_search(pa, ch, n, in_a, starts, blocked, removed, restrict, -1)
+    assert found is not None
+    return found
+
+
+def _moral_search(pa: Adj, ch: Adj, n: int, in_a: bytearray, starts: Iterable[int],
+                  blocked: bytearray, removed: bytearray, restrict: bytearray | None,
+                  limit: int) -> tuple[bytearray, list[int]] | None:
+    """`moral_search`, or None once it has expanded more than `limit` nodes (no limit when
+    negative): a caller with a vectorised search at hand then runs that instead."""
+    expanded = 0
     seen = bytearray(2 * n)
     boundary: list[int] = []
     stack: list[int] = []
@@ -230,6 +242,9 @@ def moral_search(
     mark = boundary.append
     while stack:
         u = stack.pop()
+        expanded += 1
+        if expanded == limit:
+            return None
         if u < n:
             for w in pa[u]:
                 if not seen[w] and not removed[w] and (restrict is None or restrict[w]):
@@ -318,6 +333,10 @@ class SeparationProblem:
     cand: bytearray  # R ∩ A minus I: nodes a separator may add
     removed: bytearray  # I
     arcs: _HubArcs | None = None  # set on large graphs: searches run vectorised
+    # the two FINDSEP passes, searched once and shared by `exists`, `minimal`, `all_minimal`
+    # and `smallest` (issue 16: each used to repeat them)
+    _passes: dict[str, tuple[bytearray, list[int]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, pa: Adj, ch: Adj, n: int, xs: Iterable[int], ys: Iterable[int],
@@ -355,10 +374,27 @@ class SeparationProblem:
         return moral_search(self.pa, self.ch, self.n, self.in_a, starts, blocked,
                             self.removed, restrict)
 
+    def _from_x(self) -> tuple[bytearray, list[int]]:
+        """The search from X that stops at the candidates: what it reaches, and the
+        candidates it touched (the X-side boundary). Searched once; callers only read it."""
+        found = self._passes.get("x")
+        if found is None:
+            found = self._passes["x"] = self._search(self.xs, self.cand)
+        return found
+
+    def _from_y(self) -> tuple[bytearray, list[int]]:
+        """The search from Y that stops at the X-side boundary (FINDMINSEP's second pass):
+        what it reaches, and the boundary nodes it touched. Searched once; read only."""
+        found = self._passes.get("y")
+        if found is None:
+            _, near_x = self._from_x()
+            found = self._passes["y"] = self._search(self.ys, mask(self.n, near_x))
+        return found
+
     # --- FINDSEP / FINDMINSEP ------------------------------------------------------------
     def exists(self) -> bool:
         """Is there any separator? (FINDSEP: ``R ∩ An(X ∪ Y ∪ I)`` is one if any is.)"""
-        seen, _ = self._search(self.xs, self.cand)
+        seen, _ = self._from_x()
         return not any(seen[y] for y in self.ys)
 
     def maximal(self) -> list[int] | None:
@@ -376,10 +412,9 @@ class SeparationProblem:
         First pass: the candidates reachable from X (the X-side boundary); second pass: of
         those, the ones reachable from Y. Two linear searches.
         """
-        seen, near_x = self._search(self.xs, self.cand)
-        if any(seen[y] for y in self.ys):
+        if not self.exists():
             return None
-        _, near_both = self._search(self.ys, mask(self.n, near_x))
+        _, near_both = self._from_y()
         return sorted(set(near_both) | set(self.include))
 
     def nearest_to_y(self) -> list[int] | None:
@@ -406,10 +441,10 @@ class SeparationProblem:
         between answers is a polynomial number of linear searches.
         """
         include = set(self.include)
-        seen, near_x = self._search(self.xs, self.cand)
-        if any(seen[y] for y in self.ys):
+        if not self.exists():
             return
-        side_y, sep = self._search(self.ys, mask(self.n, near_x))
+        reached, sep = self._from_y()
+        side_y = bytearray(reached)  # a copy: the shared pass is only read
         for s in sep:
             side_y[s] = 0
         yield sorted(set(sep) | include)
@@ -439,10 +474,18 @@ class SeparationProblem:
         and its separator, or None when Y would become adjacent to the X side."""
         n = self.n
         # Nodes of D reachable from v through nodes that cannot be conditioned on must join
-        # the X side; the candidates met on the way (B) are the new boundary inside D.
-        # (always the plain search: the flood stays near v, a vectorised search costs O(m))
-        flood, near_v = moral_search(self.pa, self.ch, n, self.in_a, (v,), self.cand,
-                                     self.removed, d_mask)
+        # the X side; the candidates met on the way (B) are the new boundary inside D. The
+        # flood usually stays near v, where a vectorised search would cost O(m); it is
+        # searched plainly and, when it spreads (issue 16: over a whole ancestral set of
+        # forbidden and latent nodes), vectorised instead: the same nodes (hubs of a
+        # one-parent child aside, dead ends either way) and boundary.
+        limit = -1 if self.arcs is None else min(SMALL_REGION, FAST_MIN, max(n // 16, 64)) + 1
+        found = _moral_search(self.pa, self.ch, n, self.in_a, (v,), self.cand, self.removed,
+                              d_mask, limit)
+        if found is None:
+            assert self.arcs is not None
+            found = self.arcs.search(n, (v,), self.cand, self.removed, d_mask)
+        flood, near_v = found
         if any(flood[y] for y in self.ys):
             return None
         restrict = bytearray(d_mask)
@@ -466,7 +509,7 @@ class SeparationProblem:
         """A separator of minimum size among those containing I, or None (a min vertex cut)."""
         if not self.exists():
             return None
-        cut = _min_vertex_cut(self) if self.arcs is None else _min_vertex_cut_np(self)
+        cut = min_vertex_cut(self) if self.arcs is None else min_vertex_cut_np(self)
         return sorted(set(cut) | set(self.include))
 
 
@@ -477,137 +520,3 @@ class _ListFrame:
     moves: list[int]  # the separator minus T, in a fixed order
     keep: frozenset[int]  # T
     next: int = 0
-
-
-def _ones(m: bytearray) -> Iterator[int]:
-    """Indices of the nonzero entries of a mask (fast path through bytes.find)."""
-    i = m.find(1)
-    while i != -1:
-        yield i
-        i = m.find(1, i + 1)
-
-
-def _hub_adjacency(p: SeparationProblem) -> list[list[int]]:
-    """The moral graph of ``A`` minus I with hub nodes, as explicit lists (length ``2n``)."""
-    n, pa, ch, in_a, removed = p.n, p.pa, p.ch, p.in_a, p.removed
-    adj: list[list[int]] = [[] for _ in range(2 * n)]
-    for u in _ones(in_a):
-        if not removed[u]:
-            row = adj[u]
-            row.extend(w for w in pa[u] if not removed[w])
-            for c in ch[u]:
-                if in_a[c]:
-                    if not removed[c]:
-                        row.append(c)
-                    if len(pa[c]) > 1:
-                        row.append(n + c)
-        if len(pa[u]) > 1:
-            adj[n + u] = [w for w in pa[u] if not removed[w]]
-    return adj
-
-
-def _min_vertex_cut(p: SeparationProblem) -> list[int]:
-    """Minimum set of candidate nodes separating X from Y in the moral graph (minus I).
-
-    Max-flow with node splitting: node u becomes ``u_in -> u_out`` with capacity 1 when u is
-    a candidate and unbounded otherwise; every moral edge is unbounded both ways. States are
-    ``2u`` (u_in) and ``2u + 1`` (u_out). Each augmenting path is one breadth-first search, and
-    the flow is at most the size of the answer, so this costs O(|answer| · (n + m)).
-    """
-    n, cand = p.n, p.cand
-    adj = _hub_adjacency(p)
-    through = [0] * (2 * n)  # flow on u_in -> u_out
-    inflow: list[dict[int, int] | None] = [None] * (2 * n)  # inflow[w][u]: flow u_out -> w_in
-    is_y = mask(2 * n, p.ys)
-    sources = [2 * x + 1 for x in p.xs]
-
-    def search() -> tuple[list[int], int]:
-        prev = [-1] * (4 * n)
-        queue = deque(sources)
-        for s in sources:
-            prev[s] = s
-        while queue:
-            s = queue.popleft()
-            u = s >> 1
-            if s & 1:  # u_out: along any moral edge, or back through u's own split arc
-                for w in adj[u]:
-                    t = 2 * w
-                    if prev[t] < 0:
-                        prev[t] = s
-                        if is_y[w]:
-                            return prev, t
-                        queue.append(t)
-                if through[u] > 0 and prev[2 * u] < 0:
-                    prev[2 * u] = s
-                    queue.append(2 * u)
-            else:  # u_in: through u if it has room, or back along an edge carrying flow in
-                if (u >= n or not cand[u] or through[u] == 0) and prev[s + 1] < 0:
-                    prev[s + 1] = s
-                    queue.append(s + 1)
-                flows = inflow[u]
-                if flows:
-                    for w, f in flows.items():
-                        t = 2 * w + 1
-                        if f > 0 and prev[t] < 0:
-                            prev[t] = s
-                            queue.append(t)
-        return prev, -1
-
-    while True:
-        prev, end = search()
-        if end < 0:
-            break
-        s = end
-        while prev[s] != s:
-            r = prev[s]
-            u, w = r >> 1, s >> 1
-            if u == w:
-                through[u] += 1 if s & 1 else -1
-            elif r & 1:  # u_out -> w_in: more flow on the edge u -> w
-                row = inflow[w]
-                if row is None:
-                    row = inflow[w] = {}
-                row[u] = row.get(u, 0) + 1
-            else:  # u_in -> w_out: cancel flow previously sent w_out -> u_in
-                row = inflow[u]
-                assert row is not None
-                row[w] -= 1
-            s = r
-    reached = prev
-    return [u for u in _ones(cand) if reached[2 * u] >= 0 and reached[2 * u + 1] < 0]
-
-
-def _min_vertex_cut_np(p: SeparationProblem) -> list[int]:
-    """`_min_vertex_cut`, with scipy's maximum flow (Dinic) on the node-split hub graph.
-
-    Node u of the hub graph (hubs included, ``2n`` nodes) becomes ``u`` (in) and ``N + u``
-    (out), ``N = 2n``; a virtual source feeds the outs of X and the ins of Y feed a virtual
-    sink. The minimum cut is read off the residual graph: candidates whose in-node the
-    source still reaches but whose out-node it does not.
-    """
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import maximum_flow
-
-    assert p.arcs is not None
-    n, big = p.n, 2 * p.n
-    unbounded = np.int32(1 << 24)  # more than any cut; sums of duplicates still fit int32
-    removed = np.concatenate([_bools(p.removed, n), np.zeros(n, dtype=bool)])
-    arc_u, arc_w = p.arcs.arrays(n)
-    ok = ~removed[arc_u] & ~removed[arc_w]
-    cand = np.concatenate([_bools(p.cand, n), np.zeros(n, dtype=bool)])
-    nodes = np.arange(big, dtype=np.int64)
-    source, sink = 2 * big, 2 * big + 1
-    xs, ys = np.asarray(p.xs, dtype=np.int64), np.asarray(p.ys, dtype=np.int64)
-    rows = np.concatenate([nodes, big + arc_u[ok], np.full(len(xs), source), ys])
-    cols = np.concatenate([big + nodes, arc_w[ok], big + xs, np.full(len(ys), sink)])
-    caps = np.concatenate([np.where(cand, 1, unbounded).astype(np.int32),
-                           np.full(int(ok.sum()) + len(xs) + len(ys), unbounded, np.int32)])
-    graph = csr_matrix((caps, (rows, cols)), shape=(2 * big + 2, 2 * big + 2))
-    graph.sum_duplicates()
-    flow = maximum_flow(graph, source, sink).flow
-    residual = (graph - flow).tocoo()  # capacity left on each arc, and on each reverse arc
-    left = residual.data > 0
-    reached = reach_np(2 * big + 2, residual.row[left].astype(np.int64),
-                       residual.col[left].astype(np.int64), (source,))
-    cut = cand & reached[:big] & ~reached[big:2 * big]
-    return np.flatnonzero(cut[:n]).tolist()
