@@ -95,12 +95,13 @@ def units(eng: Engine, table: str, p: int, periods: Sequence[object], *,
     grouped = (f"SELECT {outer} FROM (SELECT {inner} FROM ({_indexed(table, periods)}) r "
                "GROUP BY _u) x")
     if eng.dialect == "spark":  # aggregated on the cluster: nothing per unit comes back
-        sums_cols = [f"s{j}" for j in range(p)] + [f"n{j}" for j in range(1, t_n)] + ["sy"]
-        between, count = sufficient.gram(eng, grouped,
-                                         [f"({c} / SQRT(nu))" for c in sums_cols])
-        got = eng.one("SELECT SUM(nu), SUM(dup), SUM(sw), SUM(nv), SUM(so), SUM(al), SUM(sh), "
-                      f"SUM(nest) FROM ({grouped}) g")
-        rows, dup_n, sw, nv, so, al, sh, nest = (round(float(v or 0)) for v in got)
+        scaled = [f"({c} / SQRT(nu))" for c in
+                  [f"s{j}" for j in range(p)] + [f"n{j}" for j in range(1, t_n)] + ["sy"]]
+        products = [f"SUM({scaled[i]} * {scaled[j]})" for i, j in sufficient._pairs(q + 1)]
+        got = eng.one("SELECT COUNT(*), SUM(nu), SUM(dup), SUM(sw), SUM(nv), SUM(so), SUM(al), "
+                      f"SUM(sh), SUM(nest), {', '.join(products)} FROM ({grouped}) g")  # one job
+        count, rows, dup_n, sw, nv, so, al, sh, nest = (round(float(v or 0)) for v in got[:9])
+        between = sufficient._sym(got[9:], q + 1)
         return Units(rows, count, dup_n, sw, nv, so, al, sh, nest == count, between)
     between = np.zeros((q + 1, q + 1))
     facts = np.zeros(7)

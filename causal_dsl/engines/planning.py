@@ -85,14 +85,19 @@ class EngineData:
         extra = [c for c in (b.unit, b.time) if c] if panel else []
         return columns.sample(eng, self.model, list(dict.fromkeys(names)), extra, b.source)
 
+    def _panel(self, eng: Engine, treatment: str) -> tuple[columns.Sample, str, str, str]:
+        """The checked sample of `treatment` on the panel, and the SQL of its unit, period and
+        0/1 treatment."""
+        s = self._sample(eng, [treatment], panel=True)
+        b = self.model.data
+        assert b is not None and b.unit and b.time
+        return s, s.raw[b.unit], s.raw[b.time], s.expr(treatment)
+
     def adoption(self, treatment: str) -> Adoption:
         """Units, switchers, switch-offs and cohorts of `treatment` (0/1) on the panel."""
         eng = open_engine(self.model, spark=self.spark)
         try:
-            s = self._sample(eng, [treatment], panel=True)
-            b = self.model.data
-            assert b is not None and b.unit and b.time
-            u, t, d = s.raw[b.unit], s.raw[b.time], s.expr(treatment)
+            s, u, t, d = self._panel(eng, treatment)
             # f0: first untreated period; a: the first treated period after it (the first
             # switch-on, as treatment_pattern's first step > 0 on the time-sorted rows)
             per_unit = (
@@ -114,10 +119,7 @@ class EngineData:
         """`adoption`'s (switchers, units) alone: per-unit MIN/MAX, no window function."""
         eng = open_engine(self.model, spark=self.spark)
         try:
-            s = self._sample(eng, [treatment], panel=True)
-            b = self.model.data
-            assert b is not None and b.unit and b.time
-            u, t, d = s.raw[b.unit], s.raw[b.time], s.expr(treatment)
+            s, u, t, d = self._panel(eng, treatment)
             n, on = eng.one(
                 "SELECT COUNT(*), SUM(CASE WHEN f0 < l1 THEN 1 ELSE 0 END) FROM (SELECT "
                 f"MIN(CASE WHEN {d} = 0 THEN {t} END) AS f0, MAX(CASE WHEN {d} = 1 THEN {t} END) "
