@@ -23,8 +23,10 @@ planner's question, answered by `fixed_effects_hint`.
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -477,6 +479,25 @@ def _check_proposed(g: CausalGraph, p: AdjustmentProblem, query: Query,
 
 
 # --- the `causal identify` verb ---------------------------------------------------------------
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Keep Python's cycle collector off the objects that exist before the call (the parsed
+    study: about 10^5 of them on a 10,000-variable file) while it runs. The searches allocate
+    many short-lived containers, and each time enough have been allocated the collector
+    would walk every live object again (issue 16: about 60 ms of `causal identify` on that
+    file). `gc.freeze` is the standard library's way to do this; garbage is still freed by
+    reference counting and new cycles are still collected. Left alone when the host program
+    has frozen objects of its own (unfreezing would undo its freeze)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def identify_report(model: Model, query: str | None = None, as_json: bool = False,
                     implications_shown: int = 50, *, graph: CausalGraph | None = None) -> str:
     """What ``causal identify FILE [--query NAME] [--format json]`` prints: each query's
@@ -484,6 +505,12 @@ def identify_report(model: Model, query: str | None = None, as_json: bool = Fals
     implications (long lists are cut, and the cut is reported)."""
     # an unknown name is the model's one error for it (E223), whatever the verb
     queries = [model.query(query)] if query is not None else list(model.queries)
+    with _collector_paused():
+        return _report(model, queries, as_json, implications_shown, graph)
+
+
+def _report(model: Model, queries: list[Query], as_json: bool, implications_shown: int,
+            graph: CausalGraph | None) -> str:
     g = graph if graph is not None else CausalGraph.from_model(model)
     results = []
     for q in queries:

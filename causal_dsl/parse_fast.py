@@ -9,26 +9,32 @@ every diagnostic, its code, message and position, comes from one place only.
 
 Why it exists: a 100,000-variable study has ~360,000 lines, nearly all ``a -> b`` or
 ``var x: type``. Each line through the per-line parser costs tokens, a tree, syntax dataclasses
-and then the resolver's checks, ~25 µs a line (9 s for the file). Here one regular expression
-over the whole text recognises the simplest line shapes in C (`re.findall`, one match a line),
-unindented, each with an optional trailing comment:
+and then the resolver's checks, ~25 µs a line (9 s for the file). Here the lines are read in
+three tiers, each taking what the one before left:
 
-* an arrow of two or three plain names (``a -> b``, ``b <- a``, ``a <-> b``, ``a -> b -> c``),
-* ``var name: type`` with an optional ``as "column"`` and an optional ``"label"``,
-* ``latent name`` with an optional ``invariant`` and an optional ``"label"``,
-* blank and comment-only lines;
+1. the bulk lanes (`causal_dsl.parse_columns.Lanes`): ``str.split(" ")`` of every line sorts the
+   commonest shapes written with single blanks (``a -> b``, ``a -> b -> c``, ``{a, b} -> c``,
+   ``a -> {b, c}``, ``var x: type``, ``latent x``) into columns, no expression at all;
+2. one regular expression over the other lines joined (`re.findall`, one match a line), for
+   the same shapes written otherwise, unindented, with an optional trailing comment: arrows of
+   two or three plain names, ``var name: type`` with optional string levels (of a categorical
+   or ordinal variable), ``as "column"`` and ``"label"``, ``latent name`` with optional
+   ``invariant`` and ``"label"``; and a second expression for the other arrow lines of plain
+   names and ``{groups}`` (indented ones too), one line at a time;
+3. the grammar, for everything else: keywords, `quoted names`, strings with a backslash or a
+   control character, binary levels, every other statement. Those lines are parsed by
+   `causal_dsl.syntax` (the other lines blanked, so that positions are unchanged) and resolved
+   by the resolver's own methods: it stays the single source of truth for the non-trivial.
 
-and a second expression takes the other arrow lines made of plain names and ``{groups}`` of them
-(indented ones too), one line at a time. Names that are keywords, `quoted names`, strings with a
-backslash or a control character, and every other statement go to the grammar, which stays the
-single source of truth for anything non-trivial: those lines are parsed by `causal_dsl.syntax`
-(the other lines blanked, so that positions are unchanged) and resolved by the resolver's own
-methods. The model's checks (known names, no self-loop, no repeated arrow, one direction per
-pair, no cycle) are run on whole columns at once, as numpy arrays of integer ids (names found
-by hash and confirmed by text; Kahn's algorithm one frontier at a time when the declaration
-order is not already a causal order), and the cyclic garbage collector is off meanwhile.
-numpy is imported on the first call, not with the module. tests/test_parse_fast.py compares
-both paths on generated files, broken ones included, and each branch of the checks.
+A lane does not check its pieces: an arrow's names are looked up among the declared names, the
+declared names are checked in one pass (`plain_names`), and a piece that turns out not to be a
+plain name (``{a,b} -> c`` split as three pieces, ``var `q`: binary``) makes the text be read
+again without the lanes (`_Retry`). The model's checks (known names, no self-loop, no repeated
+arrow, one direction per pair, no cycle) are run on whole columns at once, as numpy arrays of
+integer ids (`causal_dsl.parse_columns.edges_ok`), and the cyclic garbage collector is off
+meanwhile. numpy is imported on the first call, not with the module. tests/test_parse_fast.py
+compares both paths on generated files, broken ones included, each lane and each branch of the
+checks.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import gc
 import operator
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import fields
 from itertools import chain, compress, repeat
 from operator import itemgetter
@@ -46,6 +52,7 @@ from typing import Any
 
 from .errors import Span
 from .model import Edge, Model, Variable, VarType
+from .parse_columns import CODE, Lanes, Pairs, edges_ok, plain_names
 from .resolve import _Resolver
 from .syntax import (
     ArrowStmt,
@@ -68,7 +75,10 @@ _OP = r"<->|->|<-"  # longest first, as the lexer orders them
 _STRING = r'"[^"\\\x00-\x08\x0a-\x1f]*"'
 _ARROW_OPS = frozenset(("->", "<-", "<->"))
 _TYPES = {t.value: t for t in VarType}
+_TYPE_WORDS = frozenset(_TYPES)
+_WITH_LEVELS = frozenset((VarType.CATEGORICAL.value, VarType.ORDINAL.value))
 _BLANKS = " \t\f"
+_LEVEL = re.compile(_STRING)
 
 
 class _Ops(dict[str, str]):
@@ -79,15 +89,15 @@ class _Ops(dict[str, str]):
         return key.strip(_BLANKS)
 
 
-_CODE = {"->": 0, "<-": 1, "<->": 2}
 _OP_TEXT = _Ops({f"{a}{op}{b}": op for op in ("->", "<-", "<->") for a in ("", " ")
                  for b in ("", " ")})
 _new = tuple.__new__
 
 
 @functools.cache
-def _patterns() -> tuple[Any, Any, Any]:
-    """The line expression (all lines of a text), the arrow-line expression and its tokens."""
+def _patterns() -> tuple[Any, Any, Any, str]:
+    """The line expression (all lines of a text), the arrow-line expression, its tokens, and
+    the plain name (the grammar's NAME that is no keyword) as a pattern."""
     keywords = "|".join(sorted(_grammar().keywords, key=len, reverse=True))
     # A name the lexer reads as NAME whatever the parser expects: not a keyword. Possessive,
     # as the lexer takes the longest name.
@@ -97,7 +107,9 @@ def _patterns() -> tuple[Any, Any, Any]:
     # goes to the arrow-line expression or to the grammar.
     op = rf"{_B}(?:{_OP}){_B}"
     arrow = rf"({name})({op})({name})(?:({op})({name}))?"
-    var = rf"var ({name}){_B}:{_B}({name})(?:{_B1}as{_B}({_STRING}))?(?:{_B}({_STRING}))?"
+    levels = rf"(?:{_B}\(({_B}{_STRING}(?:{_B},{_B}{_STRING})*+{_B})\))?"  # strings only
+    var = (rf"var ({name}){_B}:{_B}({name}){levels}(?:{_B1}as{_B}({_STRING}))?"
+           rf"(?:{_B}({_STRING}))?")
     latent = rf"latent ({name})(?:{_B1}(invariant){_NAME_END})?(?:{_B}({_STRING}))?"
     lines = re.compile(rf"^(?:(?:{arrow}|{var}|{latent})?{_B}(?:#[^\n]*)?|([^\n]+))$",
                        re.MULTILINE)
@@ -105,7 +117,12 @@ def _patterns() -> tuple[Any, Any, Any]:
     term = rf"(?:{name}|{group})"
     arrow_line = re.compile(rf"{_B}({term}(?:{_B}(?:{_OP}){_B}{term})++){_B}(?:#[^\n]*)?")
     tokens = re.compile(rf"[A-Za-z_][A-Za-z0-9_.]*|{_OP}|[{{}},]")
-    return lines, arrow_line, tokens
+    return lines, arrow_line, tokens, name
+
+
+class _Retry(Exception):
+    """A bulk lane took a line it should not have (its pieces are not what the lane assumed):
+    read the text again without the lanes."""
 
 
 def fast_model(text: object, path: str | None = None, *, check_files: bool = True
@@ -127,147 +144,135 @@ def fast_model(text: object, path: str | None = None, *, check_files: bool = Tru
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _fast_model(text, path, check_files)
+        try:
+            return _fast_model(text, path, check_files, lanes=True)
+        except _Retry:  # e.g. `{a,b} -> c` or `var `q`: binary`: the expressions decide
+            return _fast_model(text, path, check_files, lanes=False)
     finally:
         if collecting:
             gc.enable()
 
 
-def _fast_model(text: str, path: str | None, check_files: bool) -> Model | None:
-    """`fast_model` with the collector off."""
+def _fast_model(text: str, path: str | None, check_files: bool, lanes: bool) -> Model | None:
+    """`fast_model` with the collector off; `lanes`: take the commonest lines in bulk first
+    (`causal_dsl.parse_columns.Lanes`), the others by the expressions, then the grammar."""
     text = normalise_text(text)
-    line_re, arrow_line, tokens = _patterns()
-    rows = line_re.findall(text)
-    n_lines = text.count("\n") + 1
-    if len(rows) != n_lines:  # one match a line, by construction; never trust it blindly
+    line_re, arrow_line, tokens, name = _patterns()
+    lines = text.split("\n")
+    n_lines = len(lines)
+    bulk = Lanes(lines, _TYPE_WORDS) if lanes else None
+    at = bulk.rest if bulk is not None else list(range(n_lines))  # the line of each row
+    rows = line_re.findall("\n".join(map(lines.__getitem__, at))) if at else []
+    if len(rows) != len(at):  # one match a line, by construction; never trust it blindly
         return None
     # One column (a list) per group: `zip(*rows)` would walk 360,000 tuples for every output
     # element at once, which costs twice as much as a pass per column.
-    (a_col, op1, b_col, op2, c_col, vname, vtype, valias, vlabel, lname, linv, llabel,
-     rest) = [list(map(itemgetter(k), rows)) for k in range(13)]
+    (a_col, op1, b_col, op2, c_col, vname, vtype, vlevels, valias, vlabel, lname, linv,
+     llabel, rest) = [list(map(itemgetter(k), rows)) for k in range(14)]
     del rows
+    nums = list(map((1).__add__, at))  # the line number of each row
 
     # Arrow lines the first expression does not take: plain names and {groups}, one at a time.
-    lines: dict[int, tuple[list[tuple[list[str], int, int]], list[str]]] = {}
+    terms: dict[int, tuple[list[tuple[list[str], int, int]], list[str]]] = {}
     exact: list[int] = []
-    for i in compress(range(n_lines), rest):
-        m = arrow_line.fullmatch(rest[i])
+    for k in compress(range(len(at)), rest):
+        m = arrow_line.fullmatch(rest[k])
         if m is None:
-            exact.append(i)
+            exact.append(k)
         else:
-            lines[i] = _line_terms(tokens, rest[i], m.start(1), m.end(1))
-    declared = _bulk_variables(path, vname, vtype, valias, vlabel, lname, linv, llabel)
+            terms[at[k]] = _line_terms(tokens, rest[k], m.start(1), m.end(1))
+    for k in compress(range(len(at)), vlevels):  # levels: of a categorical or ordinal only
+        if vtype[k].lower() not in _WITH_LEVELS:  # binary levels: the resolver's own rules
+            exact.append(k)
+            rest[k], vname[k] = lines[at[k]], ""
+    declared = _bulk_variables(path, nums, vname, vtype, vlevels, valias, vlabel, lname, linv,
+                               llabel)
     if declared is None:
         return None
+    if bulk is not None:
+        if not plain_names(name, bulk.names()):
+            raise _Retry
+        declared = _lane_variables(path, bulk, declared)
     # The lines left to the grammar, parsed in place: every other line blank.
     statements: Any = ()
     if exact:
         kept = [""] * n_lines
-        for i in exact:
-            kept[i] = rest[i]
+        for k in exact:
+            kept[at[k]] = rest[k]
         tree, problems = parse_recovering("\n".join(kept), path)
         if problems:
             return None
         statements = tree.statements
         for s in statements:
             if isinstance(s, ArrowStmt):
-                lines[s.span.line - 1] = _statement_terms(s)
-    edges = _arrows(path, a_col, op1, b_col, op2, c_col, lines)
-    return _resolve(text, path, check_files, statements, declared, edges)
-
-
-class _Edges:
-    """The edges in the resolver's order, as columns: directed, then bidirected (each stored
-    with source < target), both in line order, and within a line in the resolver's order."""
-
-    def __init__(self) -> None:
-        self.sources: list[str] = []
-        self.targets: list[str] = []
-        self.spans: list[Span] = []
-        self.bi_sources: list[str] = []
-        self.bi_targets: list[str] = []
-        self.bi_spans: list[Span] = []
-
-
-class _Pairs:
-    """Written pairs as columns: left name, right name, operator, span, line."""
-
-    def __init__(self) -> None:
-        self.left: list[str] = []
-        self.right: list[str] = []
-        self.ops: list[str] = []
-        self.spans: list[Span] = []
-        self.lines: list[int] = []
-
-    def add(self, op: str, x: str, y: str, span: Span) -> None:
-        self.left.append(x)
-        self.right.append(y)
-        self.ops.append(op)
-        self.spans.append(span)
-        self.lines.append(span.line)
-
-    def bulk(self, path: str | None, rows: list[int], first: int | list[int],
-             left: Sequence[str], middle: Sequence[str], right: Sequence[str]) -> None:
-        """One pair on each of `rows` (counting from 0), read from the columns with no Python
-        code per row: the pair starts at column `first` (one for all, or one a row) and ends after
-        the right name; `middle` is the operator with the blanks around it."""
-        x = list(map(left.__getitem__, rows))
-        op = list(map(middle.__getitem__, rows))
-        y = list(map(right.__getitem__, rows))
-        nums = list(map((1).__add__, rows))
-        starts = first if isinstance(first, list) else [first] * len(rows)
-        ends = list(map(sum, zip(starts, map(len, x), map(len, op), map(len, y), strict=True)))
-        self.left += x
-        self.right += y
-        self.ops += map(_OP_TEXT.__getitem__, op)
-        self.spans += map(_new, repeat(Span), zip(repeat(path), nums, starts, nums, ends))
-        self.lines += nums
-
-
-def _arrows(path: str | None, a_col: Sequence[str], op1: Sequence[str],
-            b_col: Sequence[str], op2: Sequence[str], c_col: Sequence[str],
-            lines: dict[int, tuple[list[tuple[list[str], int, int]], list[str]]]) -> _Edges:
-    """Every arrow line's edges in line order, with the resolver's spans: the statement's for
-    one arrow, each pair's (left term to right term) for a chain. The plain lines of two or
-    three names (nearly all of a large file) are read from the columns in bulk; the others
-    from `lines` (row -> terms), one at a time; then all are put in line order."""
-    pairs = _Pairs()
-    pairs.bulk(path, list(compress(range(len(a_col)), a_col)), 1, a_col, op1, b_col)
+                terms[s.span.line - 1] = _statement_terms(s)
+    pairs = Pairs()
+    if bulk is not None:
+        pairs.add_lanes(path, bulk, lines)
+    _rest_pairs(pairs, path, nums, list(compress(range(len(a_col)), a_col)), 1, a_col, op1,
+                b_col)
     chains = list(compress(range(len(c_col)), c_col))
     if chains:  # `a -> b -> c`: the second pair starts at b, after `a -> `
         first = [len(a_col[i]) + len(op1[i]) + 1 for i in chains]
-        pairs.bulk(path, chains, first, b_col, op2, c_col)
-    for i in sorted(lines):
-        _pairs(i + 1, path, *lines[i], pairs.add)
+        _rest_pairs(pairs, path, nums, chains, first, b_col, op2, c_col)
+    for i in sorted(terms):
+        _pairs(i + 1, path, *terms[i], pairs.add)
+    return _resolve(text, path, check_files, statements, declared, _arrows(pairs),
+                    name if bulk is not None else None)
+
+
+class _Edges:
+    """The written pairs as the model stores them, in the order written: source, target (a
+    bidirected edge from the smaller name), whether bidirected (a numpy array), the span; and
+    `order`, the model's order of them (directed, then bidirected, each in line order)."""
+
+    def __init__(self, sources: list[str], targets: list[str], both: Any, spans: list[Span],
+                 order: list[int]) -> None:
+        self.sources, self.targets, self.both = sources, targets, both
+        self.spans, self.order = spans, order
+
+
+def _rest_pairs(pairs: Pairs, path: str | None, nums: list[int], rows: list[int],
+                first: int | list[int], left: Sequence[str], middle: Sequence[str],
+                right: Sequence[str]) -> None:
+    """One pair on each of `rows` of the expression's columns, with no Python code per row:
+    the pair starts at column `first` (one for all, or one a row) and ends after the right
+    name; `middle` is the operator with the blanks around it."""
+    x = list(map(left.__getitem__, rows))
+    op = list(map(middle.__getitem__, rows))
+    y = list(map(right.__getitem__, rows))
+    starts = first if isinstance(first, list) else [first] * len(rows)
+    ends = list(map(sum, zip(starts, map(len, x), map(len, op), map(len, y), strict=True)))
+    pairs.extend(path, list(map(nums.__getitem__, rows)), starts, ends,
+                 list(map(_OP_TEXT.__getitem__, op)), x, y)
+
+
+def _arrows(pairs: Pairs) -> _Edges:
+    """Every written pair in the direction the model stores it, and the model's order of
+    them: line order (a stable sort, so that a line's pairs keep the resolver's order),
+    directed before bidirected."""
     import numpy as np
 
-    # Which pair goes where, as numpy index arrays: each column is then read once, in order.
     k = len(pairs.ops)
-    code = np.fromiter(map(_CODE.__getitem__, pairs.ops), np.int8, k)
+    code = np.fromiter(map(CODE.__getitem__, pairs.ops), np.int8, k)
     order = np.arange(k)
-    if chains or lines:  # in line order; a line's pairs keep their order (a stable sort)
-        order = np.argsort(np.fromiter(pairs.lines, np.int64, k), kind="stable")
-    both = code[order] == 2
-    directed = order[~both]
-    swap = (code[directed] == 1).tolist()  # `b <- a` is a -> b
-    directed_rows = directed.tolist()
+    lines = np.fromiter(pairs.lines, np.int64, k)
+    if (lines[1:] < lines[:-1]).any():
+        order = np.argsort(lines, kind="stable")
+    both = code == 2
+    swap = code == 1  # `b <- a` is a -> b
     x, y = pairs.left, pairs.right
-    out = _Edges()
-    left = list(map(x.__getitem__, directed_rows))
-    right = list(map(y.__getitem__, directed_rows))
-    # (x, y)[flag], in C
-    out.sources = list(map(tuple.__getitem__, zip(left, right, strict=True), swap))
-    out.targets = list(map(tuple.__getitem__, zip(right, left, strict=True), swap))
-    out.spans = list(map(pairs.spans.__getitem__, directed_rows))
     if both.any():  # a bidirected edge is stored as (smaller, larger)
-        bi_rows = order[both].tolist()
-        left = list(map(x.__getitem__, bi_rows))
-        right = list(map(y.__getitem__, bi_rows))
-        smaller = list(map(operator.lt, left, right))
-        out.bi_sources = list(map(tuple.__getitem__, zip(right, left, strict=True), smaller))
-        out.bi_targets = list(map(tuple.__getitem__, zip(left, right, strict=True), smaller))
-        out.bi_spans = list(map(pairs.spans.__getitem__, bi_rows))
-    return out
+        rows = np.flatnonzero(both).tolist()
+        swap[rows] = np.fromiter(map(operator.lt, map(y.__getitem__, rows),
+                                     map(x.__getitem__, rows)), bool, len(rows))
+    sources, targets = list(x), list(y)
+    turned = np.flatnonzero(swap).tolist()  # usually few: set those rows in C, by `map`
+    deque(map(sources.__setitem__, turned, map(y.__getitem__, turned)), maxlen=0)
+    deque(map(targets.__setitem__, turned, map(x.__getitem__, turned)), maxlen=0)
+    later = both[order]
+    return _Edges(sources, targets, both, pairs.spans,
+                  np.concatenate([order[~later], order[later]]).tolist())
 
 
 def _line_terms(tokens: Any, line: str, start: int, end: int
@@ -318,13 +323,17 @@ def _statement_terms(s: ArrowStmt) -> tuple[list[tuple[list[str], int, int]], li
     return terms, list(s.ops)
 
 
-def _bulk_variables(path: str | None, vname: Sequence[str], vtype: Sequence[str],
-                    valias: Sequence[str], vlabel: Sequence[str], lname: Sequence[str],
-                    linv: Sequence[str], llabel: Sequence[str]
-                    ) -> tuple[list[tuple[int, str, Variable]], list[str]] | None:
-    """(line, name, variable) of the plain `var` and `latent` lines in line order, and the
-    data columns of the observed ones; None for an unknown type (E214, whose suggestion the
-    exact path words)."""
+_Declared = tuple[list[tuple[int, str, Variable]], list[str]]
+
+
+def _bulk_variables(path: str | None, nums: list[int], vname: Sequence[str],
+                    vtype: Sequence[str], vlevels: Sequence[str], valias: Sequence[str],
+                    vlabel: Sequence[str],
+                    lname: Sequence[str], linv: Sequence[str], llabel: Sequence[str]
+                    ) -> _Declared | None:
+    """(line, name, variable) of the `var` and `latent` lines the line expression took, in
+    line order, and the data columns of the observed ones; None for an unknown type (E214,
+    whose suggestion the exact path words) or a level listed twice (E215)."""
     kinds: dict[str, VarType] = {}
     rows = list(compress(range(len(vname)), vname))
     for raw in set(map(vtype.__getitem__, rows)):
@@ -334,35 +343,70 @@ def _bulk_variables(path: str | None, vname: Sequence[str], vtype: Sequence[str]
         kinds[raw] = kind
     names = list(map(vname.__getitem__, rows))
     aliases = [s[1:-1] if s else None for s in map(valias.__getitem__, rows)]
-    observed = _objects(Variable, len(rows), {
-        "name": names,
-        "type": map(kinds.__getitem__, map(vtype.__getitem__, rows)),
-        "label": [s[1:-1] if s else None for s in map(vlabel.__getitem__, rows)],
-        "column": aliases, "levels": repeat(()), "latent": repeat(False),
-        "invariant": repeat(False), "span": _name_spans(path, rows, 5, names),
-        "selected": repeat(False), "derived": repeat(None),
-    })
+    lines = list(map(nums.__getitem__, rows))
+    levels = [tuple(v[1:-1] for v in _LEVEL.findall(s)) if s else ()
+              for s in map(vlevels.__getitem__, rows)]
+    if any(len(set(v)) != len(v) for v in levels if v):
+        return None
+    observed = _variables(
+        path, lines, names, map(kinds.__getitem__, map(vtype.__getitem__, rows)),
+        [s[1:-1] if s else None for s in map(vlabel.__getitem__, rows)], aliases,
+        latent=False, invariant=repeat(False), levels=levels)
     columns = [c or n for c, n in zip(aliases, names, strict=True)]  # `Variable.data_column`
-    out = list(zip(map((1).__add__, rows), names, observed, strict=True))  # rows count from 0
+    out = list(zip(lines, names, observed, strict=True))
     rows = list(compress(range(len(lname)), lname))
     if rows:
         names = list(map(lname.__getitem__, rows))
-        hidden = _objects(Variable, len(rows), {
-            "name": names, "type": repeat(None),
-            "label": [s[1:-1] if s else None for s in map(llabel.__getitem__, rows)],
-            "column": repeat(None), "levels": repeat(()), "latent": repeat(True),
-            "invariant": map(bool, map(linv.__getitem__, rows)),
-            "span": _name_spans(path, rows, 8, names),
-            "selected": repeat(False), "derived": repeat(None),
-        })
-        out = sorted(chain(out, zip(map((1).__add__, rows), names, hidden, strict=True)),
-                     key=itemgetter(0))
+        lines = list(map(nums.__getitem__, rows))
+        hidden = _variables(
+            path, lines, names, repeat(None),
+            [s[1:-1] if s else None for s in map(llabel.__getitem__, rows)], repeat(None),
+            latent=True, invariant=map(bool, map(linv.__getitem__, rows)))
+        out = sorted(chain(out, zip(lines, names, hidden, strict=True)), key=itemgetter(0))
     return out, columns
 
 
-def _name_spans(path: str | None, rows: list[int], col: int, names: list[str]) -> list[Span]:
+def _lane_variables(path: str | None, lanes: Lanes, declared: _Declared) -> _Declared:
+    """`declared` with the variables of the `var` and `latent` lanes, all in line order."""
+    rows, columns = declared
+    names = lanes.var_names
+    lines = lanes.var_at
+    observed = _variables(path, lines, names,
+                          map(_TYPES.__getitem__, lanes.var_types),
+                          repeat(None), repeat(None), latent=False, invariant=repeat(False))
+    found: list[Iterator[tuple[int, str, Variable]]] = [
+        zip(lines, names, observed, strict=True)]
+    if lanes.latents:
+        hidden_names = list(map(itemgetter(1), lanes.latents))
+        hidden_lines = lanes.latent_at
+        hidden = _variables(path, hidden_lines, hidden_names, repeat(None), repeat(None),
+                            repeat(None), latent=True, invariant=repeat(False))
+        found.append(zip(hidden_lines, hidden_names, hidden, strict=True))
+    if rows:
+        found.append(iter(rows))
+    merged = list(chain.from_iterable(found))
+    if len(found) > 1:  # each part is in line order: the sort merges runs
+        merged.sort(key=itemgetter(0))
+    return merged, columns + names
+
+
+def _variables(path: str | None, lines: list[int], names: list[str], types: Iterable[Any],
+               labels: Iterable[str | None], columns: Iterable[str | None], *, latent: bool,
+               invariant: Iterable[bool], levels: Iterable[tuple[str, ...]] = repeat(())
+               ) -> list[Variable]:
+    """Plain variables from columns; the name starts at column 5 (``var x``) or 8
+    (``latent x``), one blank after the keyword."""
+    return _objects(Variable, len(names), {
+        "name": names, "type": types, "label": labels, "column": columns,
+        "levels": levels, "latent": repeat(latent), "invariant": invariant,
+        "span": _name_spans(path, lines, 8 if latent else 5, names),
+        "selected": repeat(False), "derived": repeat(None),
+    })
+
+
+def _name_spans(path: str | None, lines: list[int], col: int, names: list[str]
+                ) -> list[Span]:
     """The span of each declared name (`Variable.span`), which starts at column `col`."""
-    lines = list(map((1).__add__, rows))
     ends = list(map((col).__add__, map(len, names)))
     return list(map(_new, repeat(Span), zip(repeat(path), lines, repeat(col), lines, ends)))
 
@@ -384,9 +428,11 @@ def _objects(cls: Any, n: int, columns: dict[str, Any]) -> list[Any]:
 
 
 def _resolve(text: str, path: str | None, check_files: bool, statements: Any,
-             declared: tuple[list[tuple[int, str, Variable]], list[str]], edges: _Edges
-             ) -> Model | None:
-    """The resolver's own methods on the grammar's statements, the bulk checks on the rest."""
+             declared: _Declared, edges: _Edges, plain: str | None) -> Model | None:
+    """The resolver's own methods on the grammar's statements, the bulk checks on the rest.
+
+    `plain` (the plain-name pattern) when the lanes took lines: their names were split at
+    blanks, not read by an expression, so they may only be names of that pattern."""
     resolver = _Resolver(SyntaxFile(path, text, tuple(statements), ()), check_files)
     title = resolver._title([s for s in statements if isinstance(s, StudyStmt)])
     data = resolver._data([s for s in statements if isinstance(s, DataStmt)])
@@ -409,116 +455,40 @@ def _resolve(text: str, path: str | None, check_files: bool, statements: Any,
     if len(set(columns)) != len(columns):  # E221
         return None
     resolver.variables = variables
-    if not _edges_ok(variables, edges):
+    if not _edges_checked(text, variables, edges, plain, {name for _, name, _ in exact}):
         return None
     queries = resolver._queries([s for s in statements if isinstance(s, QueryStmt)])
     layout = resolver._layout([s for s in statements if isinstance(s, LayoutStmt)])
     if resolver.sink.items:
         return None
-    arrows = (_objects(Edge, len(edges.sources), {
-        "source": edges.sources, "target": edges.targets, "bidirected": repeat(False),
-        "span": edges.spans}) + _objects(Edge, len(edges.bi_sources), {
-        "source": edges.bi_sources, "target": edges.bi_targets, "bidirected": repeat(True),
-        "span": edges.bi_spans}))
+    arrows = _objects(Edge, len(edges.sources), {
+        "source": edges.sources, "target": edges.targets, "bidirected": edges.both.tolist(),
+        "span": edges.spans})
     return Model(title=title, data=data, variables=tuple(variables.values()),
-                 edges=tuple(arrows), queries=queries, path=path, source=text, layout=layout)
+                 edges=tuple(map(arrows.__getitem__, edges.order)), queries=queries, path=path,
+                 source=text, layout=layout)
 
 
-def _edges_ok(variables: dict[str, Variable], edges: _Edges) -> bool:
-    """Known names (E201), no self-loop (E203), no arrow twice (E204), one direction per pair
-    (E205) and no cycle (E206), checked on whole columns of integer ids with numpy.
-
-    Why numpy: the checks on a 300,000-arrow file as Python sets cost more than the name
-    lookups themselves; as sorted int64 codes (source * n + target) they take milliseconds.
-    Imported here: the grammar's own path never needs it."""
+def _edges_checked(text: str, variables: dict[str, Variable], edges: _Edges,
+                   plain: str | None, parsed: set[str]) -> bool:
+    """`causal_dsl.parse_columns.edges_ok` on the edges; a name unknown there is E201 when it
+    is a plain name, else a lane's mistake (`_Retry`: e.g. ``{a,b} -> c`` split as three).
+    `parsed`: the names the grammar declared (the others are plain: an expression read them)."""
     import numpy as np
 
     names = list(variables)
-    n = len(names)
-    if not edges.sources and not edges.bi_sources:
-        return True
-    ids = _ids(np, names, (edges.sources, edges.targets, edges.bi_sources, edges.bi_targets))
-    for s, t, directed in ((ids[0], ids[1], True), (ids[2], ids[3], False)):
-        m = len(s)
-        if not m:
-            continue
-        if (s < 0).any() or (t < 0).any() or (s == t).any():
-            return False
-        codes = np.sort(s * n + t)
-        if (codes[1:] == codes[:-1]).any():
-            return False
-        if not directed:
-            continue
-        down = s < t
-        if down.all() or not down.any():
-            # every arrow goes down (or every one up) the declaration order: a topological
-            # order, so no cycle and no pair both ways (the usual way of writing a study)
-            continue
-        back = t[down] * n + s[down]  # of a pair written both ways, one arrow goes down
-        at = np.minimum(np.searchsorted(codes, back), m - 1)
-        if (codes[at] == back).any():
-            return False
-        if not _acyclic(np, n, s, t):
-            return False
-    return True
-
-
-def _ids(np: Any, names: list[str], columns: tuple[list[str], ...]) -> list[Any]:
-    """The position of each name of `columns` in `names` (distinct), -1 for a name not there.
-
-    Why not a dict: 600,000 lookups in a 100,000-name dict miss the cache nearly every time
-    (0.3 s). Here each name's `hash` is read in order and looked up among the sorted hashes
-    of `names` (`searchsorted`); a match is then confirmed exactly, by length and by the text
-    itself compared as fixed-width numpy strings (same length and same characters: the same
-    string). Two names of `names` with one hash, or a very long name, take the dict."""
-    n = len(names)
-    if not n:
-        return [np.full(len(c), -1, np.int64) for c in columns]
-    hashes = np.fromiter(map(hash, names), np.int64, n)
-    order = np.argsort(hashes)
-    ordered = hashes[order]
-    width = max(map(len, names))
-    if (ordered[1:] == ordered[:-1]).any() or not 0 < width <= 32:
-        index = dict(zip(names, range(n), strict=True))
-        return [np.fromiter(map(index.get, c, repeat(-1)), np.int64, len(c)) for c in columns]
-    kind = f"<U{width}"
-    text = np.array(names, dtype=kind)
-    lengths = np.fromiter(map(len, names), np.int64, n)
-    out = []
-    for column in columns:
-        m = len(column)
-        h = np.fromiter(map(hash, column), np.int64, m)
-        at = order[np.minimum(np.searchsorted(ordered, h), n - 1)]
-        same = hashes[at] == h
-        same &= lengths[at] == np.fromiter(map(len, column), np.int64, m)
-        same &= text[at] == np.array(column, dtype=kind)  # the first `width` characters
-        out.append(np.where(same, at, -1))
-    return out
-
-
-def _acyclic(np: Any, n: int, sources: Any, targets: Any) -> bool:
-    """Kahn's algorithm on integer ids, one frontier (every node with no parent left) at a
-    time: each step is a few numpy operations on the frontier's children."""
-    order = np.argsort(sources, kind="stable")
-    children = targets[order]
-    starts = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(sources, minlength=n), out=starts[1:])
-    indegree = np.bincount(targets, minlength=n)
-    frontier = np.flatnonzero(indegree == 0)
-    taken = 0
-    while frontier.size:
-        taken += frontier.size
-        first = starts[frontier]
-        counts = starts[frontier + 1] - first
-        total = int(counts.sum())
-        if not total:
-            break
-        # the children of the frontier: the concatenated ranges first[i] .. first[i]+counts[i]
-        offsets = np.repeat(first - (np.cumsum(counts) - counts), counts)
-        kids, dropped = np.unique(children[offsets + np.arange(total)], return_counts=True)
-        indegree[kids] -= dropped
-        frontier = kids[indegree[kids] == 0]
-    return taken == n
+    pattern = re.compile(plain) if plain is not None else None
+    odd: set[str] = set()
+    if pattern is not None:  # another shape of name never matches a lane's piece
+        odd = {n for n in parsed if not pattern.fullmatch(n)}
+    columns = (edges.sources, edges.targets)
+    ok = edges_ok(np, names, *columns, edges.both, nul_free="\0" not in text,
+                  excluded=[i for i, n in enumerate(names) if n in odd] if odd else ())
+    if ok is None and pattern is not None:
+        unknown = set(chain.from_iterable(columns)).difference(set(names) - odd)
+        if not all(map(pattern.fullmatch, unknown)):
+            raise _Retry
+    return bool(ok)
 
 
 __all__ = ["fast_model"]

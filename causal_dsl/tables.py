@@ -17,9 +17,10 @@ its repository (``--allow-data-outside``, ``allow_outside=True`` or
 ``CAUSAL_ALLOW_DATA_OUTSIDE=1`` to read it anyway). Messages name files and header names only,
 never cell contents of a file the study was not allowed to read.
 
-A plain CSV/TSV file is parsed by Arrow (`causal_dsl.csvarrow`: one segment per core, straight
-into numpy columns, peak near the data's size) whenever that gives pandas' answer; otherwise,
-and for compressed files, by pandas' reader with the per-column missing spellings.
+A plain CSV/TSV file is parsed by pandas' C parser in line-cut segments (`causal_dsl.csvsegments`:
+one thread per core, straight into numpy columns, peak near the data's size) whenever that gives
+the whole-file answer; otherwise, and for compressed files, by pandas' reader with the
+per-column missing spellings.
 
 Line numbers in the data stage's messages are the physical lines of the CSV file (a quoted cell
 spanning lines counts as the lines it spans, as an editor shows them): see `row_positions`.
@@ -37,7 +38,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .csvarrow import read_csv_arrow
+from .csvsegments import read_csv_fast
 
 # Options, confinement and opening a regular file need no pandas: they live in
 # `causal_dsl.datafiles` (which `causal check` and `causal lint` use) and are re-exported here.
@@ -142,14 +143,14 @@ def read_table(path: str | Path, span: Span | None = None, *, study: Model | Non
                 _refuse_duplicates(header, p, span, study)
                 handle.seek(0)
                 sep = "\t" if kind == ".tsv" else ","
-                arrow = _read_csv_arrow(handle, p, sep, header, study)
-                if arrow is None:
+                fast = _read_csv_fast(handle, p, sep, header, study)
+                if fast is None:
                     handle.seek(0)
                     frame = pd.read_csv(
                         handle, sep=sep, keep_default_na=False,
                         na_values=_na_values(header, study), compression=_compression(p))
                 else:
-                    frame = arrow
+                    frame = fast
                 frame.attrs["causal_lines"] = LineMap(p, sep)
         except DataError:
             raise
@@ -162,20 +163,16 @@ def read_table(path: str | Path, span: Span | None = None, *, study: Model | Non
     return frame
 
 
-def _read_csv_arrow(handle: IO[bytes], p: Path, sep: str, header: list[str],
-                    study: Model | None) -> pd.DataFrame | None:
-    """The CSV read by Arrow's parser (`causal_dsl.csvarrow`: one segment per core, into numpy
-    columns), as pandas' reader would give it, or None when pandas must read the file: a
-    compressed file, a blank header name, a declared level spelled like a missing value
-    (Arrow's missing spellings are per file, not per column), or anything Arrow refuses
-    (ragged rows, bad UTF-8: pandas then accepts it or gives the established message, which
-    never quotes cells)."""
+def _read_csv_fast(handle: IO[bytes], p: Path, sep: str, header: list[str],
+                   study: Model | None) -> pd.DataFrame | None:
+    """The CSV read in segments by pandas' C parser (`causal_dsl.csvsegments`, one thread per
+    core, into numpy columns), exactly as pandas' reader of the whole file would give it, or
+    None when pandas must read the file: a compressed file, a blank header name, or anything
+    the segments cannot promise (ragged rows, bad UTF-8, mixed types: pandas then accepts it or
+    gives the established message, which never quotes cells)."""
     if _compression(p) is not None or any(not name.strip() for name in header):
         return None
-    if study is not None and any(set(var.levels) & set(MISSING_SPELLINGS)
-                                 for var in study.observed if var.levels):
-        return None
-    return read_csv_arrow(handle, sep, header)
+    return read_csv_fast(handle, sep, header, _na_values(header, study))
 
 
 def _refuse_duplicates(header: list[str], p: Path, span: Span | None,

@@ -165,3 +165,20 @@ def test_large_fit_equals_statsmodels() -> None:
     assert s.loglik == pytest.approx(ref.llf, rel=1e-12)
     plain = pr.fit_logit(x, d, names)
     np.testing.assert_allclose(s.coef, plain.coef, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("kind", ["distinct", "ties", "nan", "signed_zero", "tiny"])
+def test_stable_argsort_is_the_stable_order(kind: str) -> None:
+    """The fast path must give exactly numpy's stable order: distinct values (the introsort's
+    order is then the only sorted one), ties and NaNs (the stable sort itself), -0.0 and 0.0
+    (equal, so stable), and lengths 0 and 1."""
+    rng = np.random.default_rng(7)
+    cases = {
+        "distinct": [rng.normal(size=10_001)],
+        "ties": [rng.integers(0, 50, size=10_000).astype(float), np.repeat([1.0, 0.5], 3)],
+        "nan": [np.where(rng.uniform(size=1000) < 0.1, np.nan, rng.normal(size=1000))],
+        "signed_zero": [np.array([0.0, -0.0, 1.0, -0.0, 0.0])],
+        "tiny": [np.zeros(0), np.array([3.0])],
+    }[kind]
+    for v in cases:
+        np.testing.assert_array_equal(nb.stable_argsort(v), np.argsort(v, kind="stable"))

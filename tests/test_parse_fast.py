@@ -271,20 +271,116 @@ def test_long_names_take_the_dict(text: str) -> None:
 def test_names_with_one_hash(monkeypatch: pytest.MonkeyPatch) -> None:
     """The lookup by hash is confirmed by the text: a name that only shares a declared
     name's hash is unknown, and declared names sharing a hash take the dict."""
-    import builtins
+    import causal_dsl.parse_columns as parse_columns
 
-    import causal_dsl.parse_fast as parse_fast
-
+    real = parse_columns.fingerprints
     alias = {"zz": "aa", "b.c": "b"}  # zz: the same length and hash as aa
-    monkeypatch.setattr(parse_fast, "hash", lambda s: builtins.hash(alias.get(s, s)),
-                        raising=False)
+
+    def aliased(np: Any, rows: Any) -> Any:
+        return real(np, np.array([alias.get(s, s) for s in rows.tolist()], rows.dtype))
+
+    monkeypatch.setattr(parse_columns, "fingerprints", aliased)
     check("var aa: binary\nvar b: count\nvar c: count\naa -> b\nb -> zz\n")  # zz unknown
     check("var aa: binary\nvar b: count\nvar c: count\nzz -> c\n")
     check("var aa: binary\nvar b: count\nvar c: count\nc <-> zz\naa -> b\n")
     check("var aa: binary\nvar b: count\nvar c: count\nc -> aa\nb -> c\n")  # all known
     assert fast_model("var aa: binary\nvar b: count\nb -> aa\nzz -> b\n") is None
-    monkeypatch.setattr(parse_fast, "hash", lambda s: 7, raising=False)  # every name one hash
+    monkeypatch.setattr(parse_columns, "fingerprints",  # every name one hash
+                        lambda np, rows: np.zeros(rows.size, np.uint64))
     check("var aa: binary\nvar b: count\nvar c: count\nc -> aa\nb -> c\n")
     check("var aa: binary\nvar b: count\nvar c: count\nc -> aa\nb -> zz\n")
     model = fast_model("var aa: binary\nvar b: count\nvar c: count\nc -> aa\nb -> c\n")
     assert model is not None and [str(e) for e in model.edges] == ["c -> aa", "b -> c"]
+
+
+# --- the bulk lanes (`causal_dsl.parse_columns.Lanes`) ------------------------------------------
+DECLARED = "var a: binary\nvar b: count\nvar c: continuous\nlatent u\n"
+
+
+@pytest.mark.parametrize("line, lane", [
+    ("a -> b", "arrow"), ("b <- a", "arrow"), ("a <-> b", "arrow"), ("a -> b -> c", "chain"),
+    ("a <- b <-> c", "chain"), ("{a, b} -> c", "left"), ("c <- {a, b}", "right"),
+    ("var x: binary", "var"), ("latent x", "latent"), ("", "blank"),
+    ("a  -> b", "rest"), ("a -> b  # c", "rest"), ("a->b", "rest"),
+    ("var x: Binary", "rest"), ("var x : binary", "rest"), ('var x: binary "l"', "rest"),
+    ("latent x invariant", "rest"), ("{a, b, c} -> d", "rest"), ("a -> b -> c -> d", "rest"),
+    ("{a,b} -> c", "arrow"),  # taken, then found not to be names: the text is read again
+    ("\ta -> b", "arrow"),
+    (" ", "rest"), ("study \"T\"", "rest"),
+])
+def test_lane_of_each_line(line: str, lane: str) -> None:
+    from causal_dsl.parse_columns import Lanes
+    from causal_dsl.parse_fast import _TYPE_WORDS
+
+    lanes = Lanes([line], _TYPE_WORDS)
+    found = {"arrow": lanes.arrow_at, "chain": lanes.chain_at, "left": lanes.left_at,
+             "right": lanes.right_at, "var": lanes.var_at, "latent": lanes.latent_at,
+             "rest": [i + 1 for i in lanes.rest]}
+    assert {k for k, v in found.items() if v} == (set() if lane == "blank" else {lane})
+
+
+@pytest.mark.parametrize("text", [
+    # the lanes with every operator, and their spans next to the grammar's
+    DECLARED + "a -> b\nc <- b\na <-> c\nu -> a -> c\nu <-> b <- a\n",
+    DECLARED + "{a, b} -> c\nu -> {a, b}\n{u, a} <-> b\nc <- {a, u}\n",
+    DECLARED + "{a, a} -> b\n", DECLARED + "{a, b} -> a\n", DECLARED + "a -> {b, b}\n",
+    DECLARED + "{, b} -> c\n", DECLARED + "{a,, b} -> c\n", DECLARED + "{a b} -> c\n",
+    # pieces that are not names: the lanes' guess is wrong, the text is read again
+    DECLARED + "{a,b} -> c\n", DECLARED + "a -> b#note\n", DECLARED + "`a` -> b\n",
+    DECLARED + "a -> {b,c}\n", DECLARED + "a -> b\nx -> c\n", DECLARED + "a -> b -> #\n",
+    "var `q`: binary\nvar b: count\nq -> b\n", "var `q r`: binary\nvar b: count\n`q r` -> b\n",
+    "var `data`: binary\nvar b: count\nb -> data\n",
+    "var `data`: binary\nvar b: count\nb -> `data`\n",
+    "var data: binary\nvar b: count\nb -> data\n", "latent for\nvar b: count\nfor -> b\n",
+    "var x:: binary\n", "var : binary\n", "latent \n", "var b: count\nlatent b\n",
+    # levels of categorical and ordinal variables, in bulk; the others by the grammar
+    'var c: categorical("x", "y")\nvar o: ordinal("lo","mid" , "hi") "lab"\nc -> o\n',
+    'var c: Categorical ( "x" ) as "col"  # c\nvar d: binary\nc -> d\n',
+    'var c: categorical("x", "x")\n', 'var c: count("x")\n', 'var c: binary("no", "yes")\n',
+    'var c: binary("no", "no")\n', 'var c: categorical()\n', 'var c: categorical("x",)\n',
+    'var c: categorical(1, 2)\n', 'var c: categorical("a\\"b")\n', 'var c: ordinal("\x01")\n',
+    'var t: binary(control = "no", treated = "yes")\nvar y: count\nt -> y\n',
+    # a NUL character: the lookup by numpy strings would pad it away; a dict does it
+    DECLARED + "a -> b # \x00\n", DECLARED + "a\x00 -> b\n", DECLARED + "a -> b\x00\n",
+])
+def test_lanes_against_the_exact_path(text: str) -> None:
+    check(text, "s.causal")
+
+
+def test_lanes_take_a_large_study_in_one_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmark's shapes take the lanes and the expressions with no second reading and
+    no grammar beyond its header and queries."""
+    import causal_dsl.parse_fast as parse_fast
+
+    rng = random.Random(3)
+    names = [f"v{i}" for i in range(200)]
+    lines = ['study "S"', 'data "d.csv"']
+    for i, n in enumerate(names):
+        lines.append([f"var {n}: binary", f"latent {n}", f'var {n}: count as "c{i}" "l"',
+                      f'var {n}: categorical("a", "b") "g"', f'latent {n} "h"'][i % 5])
+    extra = {(0, 198), (1, 198), (2, 197), (3, 197), (4, 5), (5, 196)}
+    pairs = sorted({tuple(sorted(rng.sample(range(200), 2))) for _ in range(300)} - extra)
+    for k, (i, j) in enumerate(pairs):
+        lines.append([f"v{i} -> v{j}", f"v{j} <- v{i}", f"v{i} <-> v{j}  # c",
+                      f"v{i} -> v{j}  # c"][k % 4])
+    lines.append("{v0, v1} -> v198\nv197 <- {v2, v3}\nv4 -> v5 -> v196")
+    lines.append("query q: ate(v0 -> v198)")
+    text = "\n".join(lines) + "\n"
+    assert exact(text, "s.causal") is not None
+    check(text, "s.causal")
+    readings: list[bool] = []
+    real = parse_fast._fast_model
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        readings.append(kwargs["lanes"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(parse_fast, "_fast_model", counted)
+    parsed: list[int] = []
+    real_parse = parse_fast.parse_recovering
+    monkeypatch.setattr(parse_fast, "parse_recovering",
+                        lambda t, p: parsed.append(sum(map(bool, t.split("\n")))) or
+                        real_parse(t, p))
+    assert fast_model(text, "s.causal", check_files=False) is not None
+    assert readings == [True]
+    assert parsed == [3]  # study, data, query

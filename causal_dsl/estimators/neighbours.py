@@ -29,6 +29,19 @@ J_VAR = 2  # neighbours used to estimate the conditional variance (Stata's nn(2)
 CHUNK = 65_536  # rows per block of the candidate matrices: memory bounded whatever n is
 
 
+def stable_argsort(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")``, a third faster when no two values are equal (the
+    usual case for a continuous score): numpy's SIMD introsort first, and when the sorted values
+    have no tie (and no NaN, which sorts last) its order is the only sorted order, so it is
+    the stable one; otherwise the stable sort itself."""
+    order = np.argsort(values)
+    if len(order) > 1:
+        s = values[order]
+        if s[-1] != s[-1] or bool((s[1:] == s[:-1]).any()):
+            return np.argsort(values, kind="stable")
+    return order
+
+
 def nearest_sorted(
     target: np.ndarray, donors_sorted: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -244,7 +257,7 @@ def match(
         gen = rng if rng is not None else np.random.default_rng(0)
         sorted_rows = donor_rows[np.lexsort((gen.random(len(donor_rows)), key[donor_rows]))]
     else:
-        sorted_rows = donor_rows[np.argsort(key[donor_rows], kind="stable")]
+        sorted_rows = donor_rows[stable_argsort(key[donor_rows])]
     donor_key = key[sorted_rows]
     limit = np.inf if caliper is None else float(caliper)
     if len(donor_rows) == 0:
@@ -267,7 +280,7 @@ def match(
         assert arm_order is not None
         t_order = arm_position(d == target_arm)[arm_order[target_arm]]
     else:
-        t_order = np.argsort(tkey, kind="stable")
+        t_order = stable_argsort(tkey)
     tk = tkey[t_order]
     dk = kth_distance(tk, donor_key, kk, *((strata[sorted_rows], strata[targets][t_order])
                                            if stratified else ()))
@@ -291,7 +304,7 @@ def sorted_arms(score: np.ndarray, d: np.ndarray) -> dict[int, np.ndarray]:
     out = {}
     for arm in (0, 1):
         rows = np.flatnonzero(d == arm)
-        out[arm] = rows[np.argsort(score[rows], kind="stable")]
+        out[arm] = rows[stable_argsort(score[rows])]
     return out
 
 
@@ -373,7 +386,7 @@ def within_arm_variance(y: np.ndarray, key: np.ndarray, j: int = J_VAR,
         ks, ys = key, y
     else:
         if order is None:
-            order = np.argsort(key, kind="stable")
+            order = stable_argsort(key)
         ks, ys = key[order], y[order]
     # the j-th nearest other unit: min over i of max(Lᵢ, R_{j−i}) with Lᵢ, Rᵢ the distances to
     # the i-th neighbour on the left and on the right in sorted order (see `kth_distance`)

@@ -68,6 +68,10 @@ class AdjustmentProblem:
     include: tuple[int, ...]
     backdoor_edges: tuple[np.ndarray, np.ndarray] | None  # the backdoor graph's arrays, if built
     graph_edges: tuple[np.ndarray, np.ndarray] | None = None  # the graph's (large graphs)
+    # An(y) is past `sep.closure_small`'s limit, and so is the ancestral set of any search
+    # holding t and y (it contains An(y) even in the backdoor graph): those searches skip
+    # the plain attempt, which would fail (issue 16)
+    large: bool = False
     _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -108,7 +112,7 @@ class AdjustmentProblem:
         if "separation" not in self._memo:
             self._memo["separation"] = sep.SeparationProblem.build(
                 self.pa, self.ch, self.graph.n, (self.t,), (self.y,), self.include,
-                self.allowed, self.lazy_edges())
+                self.allowed, self.lazy_edges(), not self.large)
         found: sep.SeparationProblem = self._memo["separation"]
         return found
 
@@ -152,7 +156,7 @@ class AdjustmentProblem:
         in the proper backdoor graph)? Forbidden members are not checked here."""
         z = self.graph._ids(names, "adjustment set")
         return sep.d_separated((self.t,), (self.y,), sep.mask(self.graph.n, z), self.pa,
-                               self.ch, self.graph.n, self.lazy_edges())
+                               self.ch, self.graph.n, self.lazy_edges(), not self.large)
 
     def forbidden_role(self, name: str) -> str:
         """What a forbidden variable is, with a directed path as evidence ("a mediator, on the
@@ -194,7 +198,7 @@ def problem(
     n, pa, ch = g.n, g._pa, g._ch
     edges = g._edges()
     base: sep.Edges | None = edges
-    small = _small_sets(t, y, pa, ch, n) if edges is not None else None
+    small, large = _small_sets(t, y, pa, ch, n) if edges is not None else (None, False)
     if edges is None or small is not None:
         if small is None:
             de_t = sep.closure((t,), ch, n)
@@ -261,7 +265,7 @@ def problem(
     if problems:
         raise GraphError(problems)
     found = AdjustmentProblem(g, t, y, cn, forb, pbd_pa, pbd_ch, allowed, tuple(inc),
-                              edges, base)
+                              edges, base, large)
     if len(g._cache) > _CACHED_PROBLEMS:
         g.forget()
     g._cache[("problem", key)] = found
@@ -269,12 +273,13 @@ def problem(
 
 
 def _small_sets(t: int, y: int, pa: sep.Adj, ch: sep.Adj, n: int
-                ) -> tuple[bytearray, bytearray] | None:
+                ) -> tuple[tuple[bytearray, bytearray] | None, bool]:
     """The causal nodes and ``De(causal nodes)`` by plain searches when ``An(y)`` and those
-    descendants are small (`sep.closure_small`); None when either is not (search vectorised)."""
+    descendants are small (`sep.closure_small`); None when either is not (search vectorised).
+    Second: is ``An(y)`` itself not small?"""
     an_y = sep.closure_small((y,), pa, n)
     if an_y is None:
-        return None
+        return None, True
     cn = bytearray(n)  # De(t) ∩ An(y): the search from t stays inside An(y)
     stack = [t]
     while stack:
@@ -284,8 +289,8 @@ def _small_sets(t: int, y: int, pa: sep.Adj, ch: sep.Adj, n: int
                 stack.append(c)
     forb = sep.closure_small(sep._ones(cn), ch, n)
     if forb is None:
-        return None
-    return cn, forb
+        return None, False
+    return (cn, forb), False
 
 
 def _forbidden_role(g: CausalGraph, v: int, t: int, y: int, cn: bytearray) -> str:
@@ -331,7 +336,8 @@ def is_adjustment_set(g: CausalGraph, treatment: str, outcome: str,
     z = g._ids(adjusting, "adjustment set")
     if any(p.forb[v] or v == p.y for v in z):
         return False
-    return sep.d_separated((p.t,), (p.y,), sep.mask(g.n, z), p.pa, p.ch, g.n, p.lazy_edges())
+    return sep.d_separated((p.t,), (p.y,), sep.mask(g.n, z), p.pa, p.ch, g.n, p.lazy_edges(),
+                           not p.large)
 
 
 def adjustment_sets(
@@ -411,7 +417,7 @@ def optimal_set(
         return OptimalSet(None, f"the O-set {shown} leaves out "
                           f"{fmt_set((g._names[v] for v in missing), 12)} from `adjust for`")
     if not sep.d_separated((p.t,), (p.y,), sep.mask(g.n, o), p.pa, p.ch, g.n,
-                           p.lazy_edges()):
+                           p.lazy_edges(), not p.large):
         return OptimalSet(None, f"the O-set {shown} is not a valid adjustment set here "
                           "(latent variables leave a backdoor path open)")
     return OptimalSet(g._name_set(o), f"{shown} is the O-set: the valid adjustment set with "

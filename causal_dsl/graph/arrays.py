@@ -6,7 +6,9 @@ boolean reachability masks (`Csr.reach`, `reach_np`, `closure_np`). Raises nothi
 cause. `causal_dsl.graph.separators` runs its searches on these on large graphs; a
 `CausalGraph` builds its `EdgeArrays` once, so no search rebuilds a sparse matrix from an edge
 list (issue 16: that rebuild was most of a query's time). scipy's compiled breadth-first search
-walks the adjacency; a search only filters the cached arrays with numpy masks.
+walks the adjacency; a search only filters the cached arrays with numpy masks. A graph with a
+few edges removed (a query's proper backdoor graph, `EdgeArrays.subset`) shares its parent's
+layout, the removed arcs pointing at a dead end, so deriving it costs one copy of the heads.
 """
 
 from __future__ import annotations
@@ -49,14 +51,21 @@ class Csr:
     """Arcs as a compressed adjacency, sorted by tail, in the form scipy's breadth-first
     search takes without converting it (int32 indices, float64 weights): built once per
     graph, so a search only filters it with numpy masks and never rebuilds a sparse matrix
-    from an edge list (issue 16: that rebuild was most of a query's time)."""
+    from an edge list (issue 16: that rebuild was most of a query's time).
+
+    A graph with some edges removed (`subset`) keeps every arc of its parent, the removed
+    ones pointing at the dead end ``n_nodes + 1`` (a node without arcs that no answer
+    includes): a copy of the heads and a few writes instead of a filtered rebuild. Code that
+    reads the heads (``indices[:m]``) must therefore ignore heads ``>= n_nodes``."""
 
     n_nodes: int
     indptr: np.ndarray  # int32, length n_nodes + 3 (room for a virtual source and a dead end)
     indices: np.ndarray  # int32: the head of each arc, then room for the virtual source's
     rows: np.ndarray  # int32: the tail of each arc
     ones: np.ndarray  # float64 weights, one per arc (and room for the virtual source's)
-    edge: np.ndarray  # int32: the edge of the graph each arc comes from
+    position: np.ndarray  # intp: the arc of block b's copy of edge e is position[b * m_edges + e]
+    m_edges: int
+    gap: np.ndarray  # int32: dead end minus head, per arc (0 for a dead arc): see `reach`
 
     @classmethod
     def build(cls, tails: np.ndarray, heads: np.ndarray, n_nodes: int, m_edges: int) -> Csr:
@@ -67,23 +76,24 @@ class Csr:
         np.cumsum(np.bincount(tails, minlength=n_nodes), out=indptr[1:n_nodes + 1])
         indices = np.empty(m + n_nodes, dtype=np.int32)
         indices[:m] = heads[order]
+        position = np.empty(m, dtype=np.intp)
+        position[order] = np.arange(m, dtype=np.intp)
+        gap = (n_nodes + 1 - indices[:m]).astype(np.int32)
         return cls(n_nodes, indptr, indices, tails[order].astype(np.int32),
-                   np.ones(m + n_nodes), (order % max(m_edges, 1)).astype(np.int32))
+                   np.ones(m + n_nodes), position, max(m_edges, 1), gap)
 
     def subset(self, keep_edge: np.ndarray) -> Csr:
-        """The arcs of the edges `keep_edge` marks (the edges renumbered as
-        ``EdgeArrays.subset`` does): a filter, no sort."""
-        m, n = self.m, self.n_nodes
-        keep = keep_edge[self.edge]
-        kept = np.zeros(m + 1, dtype=np.int32)
-        np.cumsum(keep, out=kept[1:])
-        indptr = np.zeros(n + 3, dtype=np.int32)
-        indptr[:n + 1] = kept[self.indptr[:n + 1]]
-        heads = self.indices[:m][keep]
-        indices = np.empty(len(heads) + n, dtype=np.int32)
-        indices[:len(heads)] = heads
-        renumber = (np.cumsum(keep_edge) - 1).astype(np.int32)
-        return Csr(n, indptr, indices, self.rows[keep], self.ones, renumber[self.edge[keep]])
+        """The arcs of the edges `keep_edge` marks (a mask over this graph's edges): the
+        others are sent to the dead end. O(arcs) for one copy, plus the removed arcs."""
+        dead = np.flatnonzero(~keep_edge)
+        indices, gap = self.indices.copy(), self.gap.copy()
+        if len(dead):
+            blocks = np.arange(len(self.rows) // self.m_edges, dtype=np.intp) * self.m_edges
+            arcs = self.position[(blocks[:, None] + dead[None, :]).ravel()]
+            indices[arcs] = self.n_nodes + 1
+            gap[arcs] = 0
+        return Csr(self.n_nodes, self.indptr, indices, self.rows, self.ones, self.position,
+                   self.m_edges, gap)
 
     @property
     def m(self) -> int:
@@ -103,6 +113,7 @@ class Csr:
         if len(first) > n:  # repeated starts are harmless, but must fit the spare room
             first = np.unique(first)
         entered: np.ndarray | None = None
+        drop: np.ndarray | None = None  # the arcs left out
         if keep is None and (expandable is not None or enterable is not None):
             # Filtered per node, not per arc (one gather instead of two): a node that may not
             # be entered is still reached but never expanded, and is dropped afterwards. A
@@ -115,22 +126,27 @@ class Csr:
                 expand = entered
             else:
                 expand = expandable if entered is None else expandable & entered
-            keep = expand[self.rows]
+            drop = (~expand).take(self.rows)
         else:
             if expandable is not None:
-                keep = expandable[self.rows] if keep is None else keep & expandable[self.rows]
+                out_of = expandable.take(self.rows)
+                keep = out_of if keep is None else keep & out_of
             if enterable is not None:
-                keep = enterable[heads] if keep is None else keep & enterable[heads]
+                # a dead arc's head is past the mask (clipped: the arc stays dead anyway)
+                into = enterable.take(heads, mode="clip")
+                keep = into if keep is None else keep & into
+            if keep is not None:
+                drop = ~keep
         # node n: a virtual source with an arc to every start; node n + 1: a dead end that
         # the arcs left out point to instead (cheaper than removing them)
         indptr = self.indptr
         indptr[n + 1] = indptr[n + 2] = m + len(first)
-        if keep is None:  # the cached arrays, with the source's arcs in their spare room
+        if drop is None:  # the cached arrays, with the source's arcs in their spare room
             indices = self.indices[:m + len(first)]
-        else:
+        else:  # head + (dead end - head) where the arc is dropped: two passes, no mask index
             indices = np.empty(m + len(first), dtype=np.int32)
-            indices[:m] = heads
-            indices[:m][~keep] = n + 1
+            np.multiply(self.gap, drop, out=indices[:m])
+            indices[:m] += heads
         indices[m:] = first
         graph = csr_matrix((self.ones[:len(indices)], indices, indptr), shape=(n + 2, n + 2))
         order = breadth_first_order(graph, n, directed=True, return_predecessors=False)
@@ -149,10 +165,17 @@ class EdgeArrays(tuple[np.ndarray, np.ndarray]):
 
     def subset(self, keep: np.ndarray) -> EdgeArrays:
         """The edges `keep` marks (a graph with some edges removed, such as a proper backdoor
-        graph): its adjacencies are filtered from this one's instead of rebuilt."""
+        graph): its adjacencies are derived from this one's (`Csr.subset`) instead of
+        rebuilt."""
         src, dst = self
         out = EdgeArrays(src[keep], dst[keep])
-        out.__dict__["_parent"] = (self, keep)
+        if "_parent" in self.__dict__:  # a subset of a subset: one mask over the root's edges
+            root, root_keep = self.__dict__["_parent"]
+            keep_root = root_keep.copy()
+            keep_root[root_keep] = keep
+            out.__dict__["_parent"] = (root, keep_root)
+        else:
+            out.__dict__["_parent"] = (self, keep)
         return out
 
     def adjacency(self, kind: str, n: int) -> Csr:
@@ -220,9 +243,9 @@ def distances_np(edges: Edges, n: int, source: int, enterable: np.ndarray) -> li
     m = adj.m
     entered = enterable.copy()
     entered[source] = True
-    indices = np.empty(m, dtype=np.int32)
-    indices[:] = adj.indices[:m]
-    indices[~entered[adj.rows]] = n + 1  # a node not entered is never left
+    indices = np.empty(m, dtype=np.int32)  # a node not entered is never left:
+    np.multiply(adj.gap, (~entered).take(adj.rows), out=indices)  # its arcs go to the dead end
+    indices += adj.indices[:m]
     indptr = adj.indptr
     indptr[n + 1] = indptr[n + 2] = m
     graph = csr_matrix((adj.ones[:m], indices, indptr), shape=(n + 2, n + 2))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import causal_dsl.graph.separators as sep
@@ -72,20 +73,21 @@ class CausalGraph:
         bidirected = list(bidirected)
         names = list(dict.fromkeys(nodes))
         index = {name: i for i, name in enumerate(names)}
-        for a, b in (*directed, *bidirected):
-            for v in (a, b):
-                if v not in index:
-                    index[v] = len(names)
-                    names.append(v)
+        # names only the edges mention join in order of appearance (the common case, none,
+        # is settled by one set difference: issue 16, this build is part of every answer)
+        if not set(chain.from_iterable((*directed, *bidirected))) <= index.keys():
+            for a, b in (*directed, *bidirected):
+                for v in (a, b):
+                    if v not in index:
+                        index[v] = len(names)
+                        names.append(v)
         n_vars = len(names)
         pa: list[list[int]] = [[] for _ in range(n_vars)]
         ch: list[list[int]] = [[] for _ in range(n_vars)]
-        seen_edges: set[tuple[int, int]] = set()
-        for a, b in directed:
-            ia, ib = index[a], index[b]
-            if (ia, ib) in seen_edges:
-                continue
-            seen_edges.add((ia, ib))
+        at = index.__getitem__
+        # repeated arrows count once, in the order first given
+        for ia, ib in dict.fromkeys(zip(map(at, (a for a, _ in directed)),
+                                        map(at, (b for _, b in directed)), strict=True)):
             pa[ib].append(ia)
             ch[ia].append(ib)
         latent = bytearray(n_vars)

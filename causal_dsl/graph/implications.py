@@ -45,13 +45,11 @@ def implications(g: CausalGraph, limit: int | None = IMPLICATION_LIMIT) -> Impli
     the smallest ancestral sets; the result says whether it is complete."""
     n, pa, ch = g.n, g._pa, g._ch
     observed = [v for v in g._topo if v < g._n_vars and not g._latent[v]]
-    adjacent: set[tuple[int, int]] = set()
-    for c in range(g._n_vars):
-        for q in pa[c]:
-            if q < g._n_vars:
-                adjacent.add((min(q, c), max(q, c)))
-    for a, b in g._hidden.values():
-        adjacent.add((min(a, b), max(a, b)))
+    n_vars = g._n_vars
+    # every pair joined by an arrow or a bidirected edge, smaller id first (one comprehension:
+    # issue 16, this ran once per edge as a loop of calls)
+    adjacent = {(q, c) if q < c else (c, q) for c in range(n_vars) for q in pa[c] if q < n_vars}
+    adjacent.update((a, b) if a < b else (b, a) for a, b in g._hidden.values())
     obs_mask = sep.mask(n, observed)
     adjacent_observed = sum(1 for a, b in adjacent if obs_mask[a] and obs_mask[b])
     pairs = len(observed) * (len(observed) - 1) // 2 - adjacent_observed
@@ -62,7 +60,7 @@ def implications(g: CausalGraph, limit: int | None = IMPLICATION_LIMIT) -> Impli
             complete = False
             break
         for a in observed[:j]:
-            if (min(a, b), max(a, b)) in adjacent:
+            if ((a, b) if a < b else (b, a)) in adjacent:
                 continue
             if limit is not None and len(items) >= limit:
                 complete = False

@@ -71,11 +71,15 @@ def find_instruments(g: CausalGraph, treatment: str, outcome: str,
         found_np = treks(t, full_edges, n) & sep._bools(p.allowed, n) & ~treks(y, p.edges, n)
         unconditional = set(np.flatnonzero(found_np).tolist())
     found: list[Instrument] = []
-    size = n + sum(map(len, g._ch))
+    size = n + (len(full_edges[0]) if full_edges is not None else sum(map(len, g._ch)))
     checks = max(3, INSTRUMENT_WORK // size)
     complete = True
     allowed = bytearray(p.allowed)
     left = len(unconditional)
+    # Every check below searches the ancestors of the outcome (in the backdoor graph) or of
+    # the treatment: when those alone are not small, neither is any check's region, and the
+    # plain-search attempt is skipped (issue 16: it failed for every candidate).
+    small: tuple[bool, bool] | None = None  # (An(y) small, An(t) small), asked once
     # nearest candidates first; stop at `limit`, or when the conditional checks are spent
     # and every unconditional instrument has been met
     for v in _by_distance(g, t):
@@ -94,20 +98,36 @@ def find_instruments(g: CausalGraph, treatment: str, outcome: str,
                 break
             continue
         checks -= 1
+        if small is None:
+            small = (full_edges is None or sep.closure_small((y,), p.pa, n) is not None,
+                     full_edges is None or sep.closure_small((t,), g._pa, n) is not None)
+        small_y, small_t = small
         allowed[v] = 0  # the instrument is not part of its own conditioning set
-        search = sep.SeparationProblem.build(p.pa, p.ch, n, (v,), (y,), (), allowed, p.edges)
+        search = sep.SeparationProblem.build(p.pa, p.ch, n, (v,), (y,), (), allowed, p.edges,
+                                             small_y)
         allowed[v] = 1
         w_min = search.minimal()
         if w_min is None:
             continue  # nothing observed separates v from the outcome
         # A minimal separator reads best; the nearest one decides (if it fails, all do).
-        for w in (w_min, search.nearest_to_y()):
-            if w and not sep.d_separated((v,), (t,), sep.mask(n, w), g._pa, g._ch, n,
-                                         full_edges):
-                found.append(Instrument(g._names[v], g._name_set(w)))
-                break
+        # The nearest is searched only when the minimal one fails, and checked only when
+        # it differs (issue 16: each is a search over the whole graph).
+        if _relevant(g, v, t, w_min, full_edges, small_t):
+            found.append(Instrument(g._names[v], g._name_set(w_min)))
+            continue
+        w_near = search.nearest_to_y()
+        if w_near is not None and w_near != w_min and _relevant(g, v, t, w_near, full_edges,
+                                                                small_t):
+            found.append(Instrument(g._names[v], g._name_set(w_near)))
     found.sort(key=lambda i: (len(i.given), i.z))
     return tuple(found[:limit]), complete
+
+
+def _relevant(g: CausalGraph, v: int, t: int, w: list[int], edges: sep.Edges | None,
+              try_small: bool) -> bool:
+    """Is the candidate `v` d-connected to the treatment given a non-empty `w`?"""
+    return bool(w) and not sep.d_separated((v,), (t,), sep.mask(g.n, w), g._pa, g._ch, g.n,
+                                           edges, try_small)
 
 
 def treks(v: int, edges: sep.Edges, n: int) -> np.ndarray:

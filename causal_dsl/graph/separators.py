@@ -161,14 +161,15 @@ def dconnected(sources: Iterable[int], given: bytearray, pa: Adj, ch: Adj, n: in
 
 
 def d_separated(xs: Iterable[int], ys: Iterable[int], given: bytearray, pa: Adj, ch: Adj,
-                n: int, edges: LazyEdges = None) -> bool:
+                n: int, edges: LazyEdges = None, try_small: bool = True) -> bool:
     """Are xs and ys d-separated given the mask `given`? With `edges` (see `edge_arrays`; or
     a function giving them) and at least `FAST_MIN` nodes, the search runs vectorised — unless
     the ancestral set of xs, ys and `given` is small: then separation in its moral graph
-    (Lauritzen et al. 1990, the same answer) is searched directly, touching only that set."""
+    (Lauritzen et al. 1990, the same answer) is searched directly, touching only that set.
+    ``try_small=False``: the caller knows that set is not small (skip the attempt)."""
     xs, ys = list(xs), list(ys)
     if edges is not None and n >= FAST_MIN:
-        anc = closure_small((*xs, *ys, *_ones(given)), pa, n)
+        anc = closure_small((*xs, *ys, *_ones(given)), pa, n) if try_small else None
         if anc is not None:
             seen, _ = moral_search(pa, ch, n, anc, xs, bytearray(n), given)
             return not any(seen[y] for y in ys)
@@ -341,14 +342,15 @@ class SeparationProblem:
     @classmethod
     def build(cls, pa: Adj, ch: Adj, n: int, xs: Iterable[int], ys: Iterable[int],
               include: Iterable[int], allowed: bytearray,
-              edges: LazyEdges = None) -> SeparationProblem:
+              edges: LazyEdges = None, try_small: bool = True) -> SeparationProblem:
         """`edges` (the arrays of `edge_arrays` for the same graph, or a function giving them)
         switch on the vectorised searches when the graph has at least `FAST_MIN` nodes and the
-        ancestral set is not small (`closure_small`)."""
+        ancestral set is not small (`closure_small`; ``try_small=False``: the caller knows it
+        is not, and the attempt is skipped)."""
         xs, ys, inc = tuple(xs), tuple(ys), tuple(include)
         removed = mask(n, inc)
         small = closure_small((*xs, *ys, *inc), pa, n) \
-            if edges is not None and n >= FAST_MIN else None
+            if edges is not None and n >= FAST_MIN and try_small else None
         if edges is not None and n >= FAST_MIN and small is None:
             full = _materialise(edges)
             assert full is not None
@@ -509,7 +511,10 @@ class SeparationProblem:
         """A separator of minimum size among those containing I, or None (a min vertex cut)."""
         if not self.exists():
             return None
-        cut = min_vertex_cut(self) if self.arcs is None else min_vertex_cut_np(self)
+        if self.arcs is None:
+            cut = min_vertex_cut(self)
+        else:  # the minimal separator's candidates are a cut: the flow is at most their number
+            cut = min_vertex_cut_np(self, len(self._from_y()[1]))
         return sorted(set(cut) | set(self.include))
 
 
