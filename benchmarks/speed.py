@@ -109,7 +109,7 @@ def _query_cell(method: str, estimand: str, n: int) -> None:
     model = causal_dsl.parse(study_text(method, estimand))
     query = model.queries[0]
     planner.estimate(model, query, data=frame.iloc[:2000])  # warm-up: imports, first calls
-    wall, cpu, r = best_of(lambda: planner.estimate(model, query, data=frame), 2)
+    wall, cpu, r = best_of(lambda: planner.estimate(model, query, data=frame), 3)
     mem = traced_peak(lambda: planner.estimate(model, query, data=frame))
     cross = r.cross_check.method if r.cross_check is not None else None
     emit(wall=wall, cpu=cpu, mib=mem, estimate=r.result.estimate.effect, cross_check=cross,
@@ -153,7 +153,7 @@ def _matching_peer(n: int) -> None:
         return float((y[t] - y[~t][idx]).mean())
 
     fit()
-    wall, cpu, est = best_of(fit, 2)
+    wall, cpu, est = best_of(fit, 3)
     emit(wall=wall, cpu=cpu, mib=traced_peak(fit), estimate=est)
 
 

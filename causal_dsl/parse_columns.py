@@ -9,11 +9,13 @@ spaces and nothing else (the rest are the caller's, listed in `Lanes.rest`):
 * ``var name: type`` with a lower-case type word, ``latent name``;
 
 and `Pairs`, the written pairs of every arrow line as columns, to which the lanes add theirs
-with no Python code per line. `edges_ok` then checks the model's edges as numpy arrays of
-integer ids. Raises nothing: a piece that is not what its lane assumed (a name that is not a
-declared plain name, a declared name that is not a plain name) shows up as an unknown id or a
-failed `plain_names`, and the caller decides (`causal_dsl.parse_fast` re-reads the text without
-the lanes, then hands over to the grammar).
+with no Python code per line. In an ASCII text, `Quick` takes the same arrow lines and
+``var name: type`` first, from the text's bytes with numpy, and leaves `Lanes` the others.
+`Lookup` gives each name its id (numpy string rows and a hash table), and `edges_ok` then
+checks the model's edges as numpy arrays of integer ids. Raises nothing: a piece that is not
+what its lane assumed (a name that is not a declared plain name, a declared name that is not a
+plain name) shows up as an unknown id or a failed `plain_names`, and the caller decides
+(`causal_dsl.parse_fast` re-reads the text without the lanes, then hands over to the grammar).
 
 Why lanes: ``str.split(" ")`` of a line and a length test cost a fraction of a regular
 expression with thirteen groups (0.15 s against 0.7 s for the 360,000 lines of a
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections import deque
 from collections.abc import Iterable, Sequence
 from itertools import repeat
 from typing import Any
@@ -40,7 +43,8 @@ class Lanes:
     """The pieces and the line number (from 1, as in a span) of each line of each bulk shape,
     in line order; `rest`: the index (from 0) of every other line that is not blank."""
 
-    def __init__(self, lines: list[str], types: frozenset[str]) -> None:
+    def __init__(self, lines: list[str], types: frozenset[str], at: list[int] | None = None
+                 ) -> None:
         # `a op b`, the commonest line, as three columns: its pieces die in the loop
         self.arrow_a: list[str] = []
         self.arrow_op: list[str] = []
@@ -58,12 +62,14 @@ class Lanes:
         self.latents: list[list[str]] = []
         self.latent_at: list[int] = []
         self.rest: list[int] = []
-        self._classify(lines, types)
+        self._classify(lines, types, at)
         self.var_names = [s[:-1] for s in self.var_names]  # `x:` -> `x`
 
-    def _classify(self, lines: list[str], types: frozenset[str]) -> None:
+    def _classify(self, lines: list[str], types: frozenset[str], at: list[int] | None
+                  ) -> None:
         """One Python loop, a few tests a line: the one place with code per line. An arrow's
-        operator is kept as the one string `CODE` holds (the line's own copy dies here)."""
+        operator is kept as the one string `CODE` holds (the line's own copy dies here).
+        `at`: the lines to read (from 0, in order; `Quick` took the others), else all."""
         ops = {op: op for op in CODE}
         arrow_a, arrow_op = self.arrow_a.append, self.arrow_op.append
         arrow_b, arrow_at = self.arrow_b.append, self.arrow_at.append
@@ -74,7 +80,13 @@ class Lanes:
         var_at = self.var_at.append
         latents, latent_at = self.latents.append, self.latent_at.append
         rest = self.rest.append
-        for i, p in enumerate(map(str.split, lines, repeat(" ")), 1):
+        if at is None:
+            numbered: Iterable[tuple[int, list[str]]] = enumerate(
+                map(str.split, lines, repeat(" ")), 1)
+        else:
+            numbered = zip(map((1).__add__, at),
+                           map(str.split, map(lines.__getitem__, at), repeat(" ")), strict=True)
+        for i, p in numbered:
             n = len(p)
             if n == 3:
                 a, op, b = p
@@ -197,28 +209,164 @@ class Pairs:
                 self.extend(path, nums, repeat(1), ends, op, b, c)
 
 
-def edges_ok(np: Any, names: list[str], sources: list[str], targets: list[str], both: Any, *,
-             nul_free: bool, excluded: Sequence[int] = ()) -> bool | None:
-    """Known names (E201), no self-loop (E203), no arrow twice (E204), one direction per pair
-    (E205) and no cycle (E206), checked on whole columns of integer ids with numpy: the
-    edges' `sources` and `targets` as the model stores them, in any order, `both` marking the
-    bidirected ones. None when a name is unknown, False for any other problem. `excluded`:
-    the positions of names no piece may name (as unknown); `nul_free`: the text has no NUL
-    character (`_ids`).
+class Quick:
+    """The lines of the commonest shapes in an ASCII text without NUL, found in its bytes by
+    numpy with no Python code per line: the arrow lines of `Lanes` (``a -> b``, ``a -> b ->
+    c``, ``{a, b} -> c``, ``a -> {b, c}``, single blanks, every name non-empty) and
+    ``var name: type`` (the type one of `types` as written). Of each written pair, in the
+    resolver's order within a line: its `line` (from 1), the operator's `code` (`CODE`),
+    where each name starts and its length, and its span's columns (`first`, `last`); no
+    string is made: the lookup reads the names as a fixed-width array (`column`). Of a `var`
+    line: `var_at`, `var_names` (sliced from the text) and `var_types` (words of `types`).
+    `others`: every other line (from 0), for `Lanes`.
+
+    Why: the commonest lines of a large study; ``str.split`` alone makes three strings of each
+    (0.15 s for the 360,000 lines of a 100,000-variable study), then the lookup a numpy array
+    of them again. Like a lane, it does not check its pieces: one that is not a declared plain
+    name makes the caller read the text again without it (`plain_names` checks the
+    declared ones)."""
+
+    def __init__(self, np: Any, text: str, types: Sequence[str]) -> None:
+        buf = np.frombuffer(text.encode("ascii"), np.uint8)
+        size = buf.size
+        self.buf = np.concatenate((buf, np.zeros(40, np.uint8)))  # rows read past the end
+        breaks = np.flatnonzero(buf == 10)
+        starts = np.concatenate(([0], breaks + 1))
+        ends = np.concatenate((breaks, [size]))
+        blanks = np.flatnonzero(buf == 32)
+        first = np.searchsorted(blanks, starts)
+        count = np.searchsorted(blanks, ends) - first
+        taken = np.zeros(starts.size, bool)
+        pairs: list[tuple[Any, ...]] = []  # line, code, a start, a end, b start, b end, first
+        for n in (2, 3, 4):
+            lines = np.flatnonzero(count == n)
+            at = blanks[first[lines][:, None] + np.arange(n)]
+            begin, end = starts[lines], ends[lines]
+            cuts = [begin, *(at[:, k] + 1 for k in range(n))]  # where each piece starts
+            stops = [*(at[:, k] for k in range(n)), end]
+            full = (begin, end)  # a pair's span: the whole line
+            if n == 2:  # a op b
+                code = self._op(np, cuts[1], stops[1])
+                ok = (code >= 0) & (stops[0] > cuts[0]) & (stops[2] > cuts[2])
+                pairs.append((lines, code, cuts[0], stops[0], cuts[2], stops[2], *full, ok))
+            elif n == 4:  # a op b op c: from a to b, then from b to c
+                code, second = self._op(np, cuts[1], stops[1]), self._op(np, cuts[3], stops[3])
+                ok = (code >= 0) & (second >= 0)
+                for k in (0, 2, 4):
+                    ok &= stops[k] > cuts[k]
+                pairs.append((lines, code, cuts[0], stops[0], cuts[2], stops[2], begin,
+                              stops[2], ok))
+                pairs.append((lines, second, cuts[2], stops[2], cuts[4], stops[4], cuts[2],
+                              end, ok))
+            else:  # {a, b} op c, then a op {b, c}: the names inside the braces
+                one = self._rows(np, cuts[0], 1)[:, 0]
+                ends_of = [self.buf[stops[k] - 1] for k in range(4)]
+                code = self._op(np, cuts[2], stops[2])
+                ok = ((code >= 0) & (one == ord("{")) & (ends_of[0] == ord(","))
+                      & (ends_of[1] == ord("}")) & (stops[0] - cuts[0] > 2)
+                      & (stops[1] - cuts[1] > 1) & (stops[3] > cuts[3]))
+                a, b = (cuts[0] + 1, stops[0] - 1), (cuts[1], stops[1] - 1)
+                pairs.append((lines, code, *a, cuts[3], stops[3], *full, ok))
+                pairs.append((lines, code, *b, cuts[3], stops[3], *full, ok))
+                taken[lines[ok]] = True
+                code = self._op(np, cuts[1], stops[1])
+                two = self._rows(np, cuts[2], 1)[:, 0]
+                ok = ((code >= 0) & (two == ord("{")) & (ends_of[2] == ord(","))
+                      & (ends_of[3] == ord("}")) & (stops[2] - cuts[2] > 2)
+                      & (stops[3] - cuts[3] > 1) & (stops[0] > cuts[0]))
+                b, c = (cuts[2] + 1, stops[2] - 1), (cuts[3], stops[3] - 1)
+                pairs.append((lines, code, cuts[0], stops[0], *b, *full, ok))
+                pairs.append((lines, code, cuts[0], stops[0], *c, *full, ok))
+            taken[lines[ok]] = True
+            if n == 2:
+                self._var(np, text, types, lines, cuts, stops, taken)
+        kept = [tuple(c[p[-1]] for c in p[:-1]) for p in pairs]
+        line, self.code, a0, a1, b0, b1, span0, span1 = (
+            np.concatenate([p[k] for p in kept]) for k in range(8))
+        order = np.argsort(line, kind="stable")  # a line's pairs in the order appended
+        self.line = line[order] + 1
+        self.code = self.code[order]
+        self.a_start, self.a_len = a0[order], (a1 - a0)[order]
+        self.b_start, self.b_len = b0[order], (b1 - b0)[order]
+        begin = starts[line[order]]
+        self.first, self.last = span0[order] - begin + 1, span1[order] - begin + 1
+        self.taken = taken
+        self.others: list[int] = np.flatnonzero(~taken).tolist()
+        self._bounds = (starts[self.others].tolist(), ends[self.others].tolist())
+
+    def lines(self, text: str) -> list[str]:
+        """The lines of `text` (as ``text.split("\\n")``) with those taken here left empty:
+        the caller reads only the others, and a split would make every line a string."""
+        lines = [""] * len(self.taken)
+        deque(map(lines.__setitem__, self.others,
+                  map(text.__getitem__, map(slice, *self._bounds))), maxlen=0)
+        return lines
+
+    def _op(self, np: Any, start: Any, stop: Any) -> Any:
+        """The `CODE` of each piece, -1 for a piece that is no arrow operator."""
+        head = self._rows(np, start, 3)
+        c0, c1, c2 = head[:, 0], head[:, 1], head[:, 2]
+        minus, gt, lt = ord("-"), ord(">"), ord("<")
+        width = stop - start
+        code = np.full(start.size, -1, np.int8)
+        code[(width == 2) & (c0 == minus) & (c1 == gt)] = 0
+        code[(width == 2) & (c0 == lt) & (c1 == minus)] = 1
+        code[(width == 3) & (c0 == lt) & (c1 == minus) & (c2 == gt)] = 2
+        return code
+
+    def _var(self, np: Any, text: str, types: Sequence[str], lines: Any, cuts: list[Any],
+             stops: list[Any], taken: Any) -> None:
+        """The `var name: type` lines among `lines` (of three pieces)."""
+        buf = self.buf
+        var = np.flatnonzero((stops[0] - cuts[0] == 3) & (stops[1] - cuts[1] > 1)
+                             & (buf[stops[1] - 1] == ord(":")))
+        word = self._rows(np, cuts[0][var], 3)
+        var = var[(word[:, 0] == ord("v")) & (word[:, 1] == ord("a")) & (word[:, 2] == ord("r"))]
+        longest = max(map(len, types))
+        typed = self._rows(np, cuts[2][var], longest)
+        length = stops[2][var] - cuts[2][var]
+        kind = np.full(var.size, -1, np.int64)
+        for k, t in enumerate(types):
+            word = np.frombuffer(t.encode("ascii"), np.uint8)
+            kind[(length == len(t)) & (typed[:, :len(t)] == word).all(axis=1)] = k
+        var = var[kind >= 0]
+        taken[lines[var]] = True
+        self.var_at: list[int] = (lines[var] + 1).tolist()
+        self.var_names: list[str] = list(map(text.__getitem__, map(
+            slice, cuts[1][var].tolist(), (stops[1][var] - 1).tolist())))
+        self.var_types: list[str] = list(map(list(types).__getitem__, kind[kind >= 0].tolist()))
+
+    def _rows(self, np: Any, start: Any, width: int) -> Any:
+        """The `width` bytes from each of `start` (zeros past the end), one row each."""
+        window = np.lib.stride_tricks.sliding_window_view(self.buf, width)
+        return window[start]
+
+    def column(self, np: Any, right: bool, width: int) -> Any:
+        """The left (or right) pieces as a ``<U{width}`` array, as ``np.array(strings)``
+        makes it; a longer piece is cut to `width` characters (so equal to no shorter name)."""
+        start, length = (self.b_start, self.b_len) if right else (self.a_start, self.a_len)
+        chars = self._rows(np, start, width)
+        chars = np.where(np.arange(width) < length[:, None], chars, 0).astype(np.uint32)
+        return chars.view(f"<U{width}").reshape(start.size)
+
+    def strings(self, text: str, right: bool) -> list[str]:
+        """The left (or right) pieces as strings (for the dict lookup)."""
+        start, length = (self.b_start, self.b_len) if right else (self.a_start, self.a_len)
+        begin = start.tolist()
+        return list(map(text.__getitem__, map(slice, begin, (start + length).tolist())))
+
+
+def edges_ok(np: Any, n: int, sources: Any, targets: Any, both: Any) -> bool:
+    """No self-loop (E203), no arrow twice (E204), one direction per pair (E205) and no cycle
+    (E206), checked on whole columns of integer ids (among `n` names, all known) with numpy:
+    the edges' `sources` and `targets` as the model stores them, in any order, `both` marking
+    the bidirected ones.
 
     Why numpy: the checks on a 300,000-arrow file as Python sets cost more than the name
     lookups themselves; as sorted int64 codes (source * n + target) they take milliseconds.
     """
-    n = len(names)
-    if not sources:
-        return True
-    ids = _ids(np, names, (sources, targets), nul_free)
-    if excluded:
-        ids = [np.where(np.isin(i, np.asarray(excluded)), -1, i) for i in ids]
-    if (ids[0] < 0).any() or (ids[1] < 0).any():
-        return None
     for kept, directed in ((~both, True), (both, False)):
-        s, t = ids[0][kept], ids[1][kept]
+        s, t = sources[kept], targets[kept]
         m = len(s)
         if not m:
             continue
@@ -243,33 +391,47 @@ def edges_ok(np: Any, names: list[str], sources: list[str], targets: list[str], 
     return True
 
 
-def _ids(np: Any, names: list[str], columns: tuple[list[str], ...], nul_free: bool
-         ) -> list[Any]:
-    """The position of each name of `columns` in `names` (distinct), -1 for a name not there.
+class Lookup:
+    """The position of a name among `names` (distinct), -1 for a name not there.
 
     Why not a dict: 600,000 lookups in a 100,000-name dict miss the cache nearly every time
     (0.25 s), and so does anything that reads each Python string once more (its `hash`, its
-    `len`). Here each column becomes one fixed-width numpy string array, one character wider
+    `len`). Here a column becomes one fixed-width numpy string array, one character wider
     than the longest name (so a longer name is cut, never equal), the only pass over the
     strings; a hash of each row (`fingerprints`) is looked up at once in an open-addressing
     table of the names' hashes held in two numpy arrays (at most half full, linear probing),
     a few vectorised probes in all; a match is confirmed by comparing the two rows. With a
     NUL character in the text (numpy pads with NULs: ``"a\\0"`` would equal ``"a"``), a name
-    longer than 32 characters, or two names with one hash, a dict does it."""
-    n = len(names)
-    if not n:
-        return [np.full(len(c), -1, np.int64) for c in columns]
-    width = max(map(len, names)) + 1
-    if nul_free and width <= 33:
-        kind = f"<U{width}"
-        text = np.array(names, kind)
-        hashes = fingerprints(np, text)
-        if np.unique(hashes).size == n:
-            mask = (1 << (2 * n).bit_length()) - 1
-            table = (*_table(np, hashes, mask), mask)
-            return [_found(np, text, table, np.array(c, kind)) for c in columns]
-    index = dict(zip(names, range(n), strict=True))
-    return [np.fromiter(map(index.get, c, repeat(-1)), np.int64, len(c)) for c in columns]
+    longer than 32 characters, or two names with one hash, a dict does it (`table` None)."""
+
+    def __init__(self, np: Any, names: list[str], nul_free: bool) -> None:
+        self.np, self.names = np, names
+        n = len(names)
+        self.width = max(map(len, names), default=0) + 1
+        self.table: tuple[Any, Any, int] | None = None
+        self.index: dict[str, int] | None = None
+        if n and nul_free and self.width <= 33:
+            self.text = np.array(names, f"<U{self.width}")
+            hashes = fingerprints(np, self.text)
+            ordered = np.sort(hashes)
+            if not (ordered[1:] == ordered[:-1]).any():  # distinct hashes
+                mask = (1 << (2 * n).bit_length()) - 1
+                self.table = (*_table(np, hashes, mask), mask)
+        if self.table is None:
+            self.index = dict(zip(names, range(n), strict=True))
+
+    def strings(self, column: list[str]) -> Any:
+        """The ids of a column of strings."""
+        np = self.np
+        if self.index is not None:
+            return np.fromiter(map(self.index.get, column, repeat(-1)), np.int64, len(column))
+        assert self.table is not None
+        return self.rows(np.array(column, f"<U{self.width}"))
+
+    def rows(self, column: Any) -> Any:
+        """The ids of a ``<U{width}`` array's rows (with a table only)."""
+        assert self.table is not None
+        return _found(self.np, self.text, self.table, column)
 
 
 def fingerprints(np: Any, rows: Any) -> Any:
@@ -352,4 +514,4 @@ def _acyclic(np: Any, n: int, sources: Any, targets: Any) -> bool:
     return taken == n
 
 
-__all__ = ["CODE", "Lanes", "Pairs", "edges_ok", "fingerprints", "plain_names"]
+__all__ = ["CODE", "Lanes", "Lookup", "Pairs", "Quick", "edges_ok", "fingerprints", "plain_names"]

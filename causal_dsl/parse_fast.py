@@ -12,9 +12,11 @@ Why it exists: a 100,000-variable study has ~360,000 lines, nearly all ``a -> b`
 and then the resolver's checks, ~25 µs a line (9 s for the file). Here the lines are read in
 three tiers, each taking what the one before left:
 
-1. the bulk lanes (`causal_dsl.parse_columns.Lanes`): ``str.split(" ")`` of every line sorts the
-   commonest shapes written with single blanks (``a -> b``, ``a -> b -> c``, ``{a, b} -> c``,
-   ``a -> {b, c}``, ``var x: type``, ``latent x``) into columns, no expression at all;
+1. the bulk lanes: in an ASCII text, `causal_dsl.parse_columns.Quick` finds the commonest shapes
+   written with single blanks (``a -> b``, ``a -> b -> c``, ``{a, b} -> c``, ``a -> {b, c}``,
+   ``var x: type``) in the text's bytes with numpy, no string made for an arrow's names until
+   they are looked up; then (and in any text) `causal_dsl.parse_columns.Lanes` sorts the same
+   shapes and ``latent x`` among the other lines by ``str.split(" ")``, no expression at all;
 2. one regular expression over the other lines joined (`re.findall`, one match a line), for
    the same shapes written otherwise, unindented, with an optional trailing comment: arrows of
    two or three plain names, ``var name: type`` with optional string levels (of a categorical
@@ -26,7 +28,8 @@ three tiers, each taking what the one before left:
    `causal_dsl.syntax` (the other lines blanked, so that positions are unchanged) and resolved
    by the resolver's own methods: it stays the single source of truth for the non-trivial.
 
-A lane does not check its pieces: an arrow's names are looked up among the declared names, the
+A lane does not check its pieces: an arrow's names are looked up among the declared names (as
+numpy string rows, `causal_dsl.parse_columns.Lookup`), the
 declared names are checked in one pass (`plain_names`), and a piece that turns out not to be a
 plain name (``{a,b} -> c`` split as three pieces, ``var `q`: binary``) makes the text be read
 again without the lanes (`_Retry`). The model's checks (known names, no self-loop, no repeated
@@ -52,7 +55,7 @@ from typing import Any
 
 from .errors import Span
 from .model import Edge, Model, Variable, VarType
-from .parse_columns import CODE, Lanes, Pairs, edges_ok, plain_names
+from .parse_columns import CODE, Lanes, Lookup, Pairs, Quick, edges_ok, plain_names
 from .resolve import _Resolver
 from .syntax import (
     ArrowStmt,
@@ -76,6 +79,7 @@ _STRING = r'"[^"\\\x00-\x08\x0a-\x1f]*"'
 _ARROW_OPS = frozenset(("->", "<-", "<->"))
 _TYPES = {t.value: t for t in VarType}
 _TYPE_WORDS = frozenset(_TYPES)
+_TYPE_ORDER = tuple(_TYPES)
 _WITH_LEVELS = frozenset((VarType.CATEGORICAL.value, VarType.ORDINAL.value))
 _BLANKS = " \t\f"
 _LEVEL = re.compile(_STRING)
@@ -158,9 +162,15 @@ def _fast_model(text: str, path: str | None, check_files: bool, lanes: bool) -> 
     (`causal_dsl.parse_columns.Lanes`), the others by the expressions, then the grammar."""
     text = normalise_text(text)
     line_re, arrow_line, tokens, name = _patterns()
-    lines = text.split("\n")
+    quick = None
+    if lanes and text.isascii() and "\0" not in text:
+        import numpy as np
+
+        quick = Quick(np, text, _TYPE_ORDER)
+    lines = text.split("\n") if quick is None else quick.lines(text)
     n_lines = len(lines)
-    bulk = Lanes(lines, _TYPE_WORDS) if lanes else None
+    bulk = Lanes(lines, _TYPE_WORDS, quick.others if quick is not None else None) if lanes \
+        else None
     at = bulk.rest if bulk is not None else list(range(n_lines))  # the line of each row
     rows = line_re.findall("\n".join(map(lines.__getitem__, at))) if at else []
     if len(rows) != len(at):  # one match a line, by construction; never trust it blindly
@@ -190,9 +200,9 @@ def _fast_model(text: str, path: str | None, check_files: bool, lanes: bool) -> 
     if declared is None:
         return None
     if bulk is not None:
-        if not plain_names(name, bulk.names()):
+        if not plain_names(name, bulk.names() + (quick.var_names if quick else [])):
             raise _Retry
-        declared = _lane_variables(path, bulk, declared)
+        declared = _lane_variables(path, bulk, declared, quick)
     # The lines left to the grammar, parsed in place: every other line blank.
     statements: Any = ()
     if exact:
@@ -217,7 +227,7 @@ def _fast_model(text: str, path: str | None, check_files: bool, lanes: bool) -> 
         _rest_pairs(pairs, path, nums, chains, first, b_col, op2, c_col)
     for i in sorted(terms):
         _pairs(i + 1, path, *terms[i], pairs.add)
-    return _resolve(text, path, check_files, statements, declared, _arrows(pairs),
+    return _resolve(text, path, check_files, statements, declared, pairs, quick,
                     name if bulk is not None else None)
 
 
@@ -230,6 +240,7 @@ class _Edges:
                  order: list[int]) -> None:
         self.sources, self.targets, self.both = sources, targets, both
         self.spans, self.order = spans, order
+        self.ids: tuple[Any, Any] = ((), ())  # of the names, as numpy arrays (-1: unknown)
 
 
 def _rest_pairs(pairs: Pairs, path: str | None, nums: list[int], rows: list[int],
@@ -247,32 +258,83 @@ def _rest_pairs(pairs: Pairs, path: str | None, nums: list[int], rows: list[int]
                  list(map(_OP_TEXT.__getitem__, op)), x, y)
 
 
-def _arrows(pairs: Pairs) -> _Edges:
-    """Every written pair in the direction the model stores it, and the model's order of
-    them: line order (a stable sort, so that a line's pairs keep the resolver's order),
-    directed before bidirected."""
+def _arrows(names: list[str], lookup: Lookup, pairs: Pairs, quick: Quick | None,
+            path: str | None, text: str, excluded: list[int]) -> _Edges:
+    """Every written pair (`quick`'s first, then `pairs`) in the direction the model stores
+    it, with the names' ids, and the model's order of them: line order (a stable sort, so
+    that a line's pairs keep the resolver's order), directed before bidirected. A name not
+    found (or `excluded`) has the id -1."""
     import numpy as np
 
-    k = len(pairs.ops)
-    code = np.fromiter(map(CODE.__getitem__, pairs.ops), np.int8, k)
-    order = np.arange(k)
-    lines = np.fromiter(pairs.lines, np.int64, k)
+    code = np.fromiter(map(CODE.__getitem__, pairs.ops), np.int8, len(pairs.ops))
+    lines = np.fromiter(pairs.lines, np.int64, len(pairs.lines))
+    ids = [lookup.strings(pairs.left), lookup.strings(pairs.right)]
+    sources, targets, swap = _stored(np, pairs.left, pairs.right, code)
+    ids = [np.where(swap, ids[1], ids[0]), np.where(swap, ids[0], ids[1])]
+    spans = pairs.spans
+    if quick is not None and quick.line.size:
+        found, quick_spans, quick_sources, quick_targets = _quick_pairs(lookup, quick, path,
+                                                                        text)
+        ids = [np.concatenate((found[k], ids[k])) for k in range(2)]
+        code = np.concatenate((quick.code, code))
+        lines = np.concatenate((quick.line, lines))
+        spans = quick_spans + spans
+        sources, targets = quick_sources + sources, quick_targets + targets
+    if excluded:
+        ids = [np.where(np.isin(i, np.asarray(excluded)), -1, i) for i in ids]
+    order = np.arange(code.size)
     if (lines[1:] < lines[:-1]).any():
         order = np.argsort(lines, kind="stable")
     both = code == 2
-    swap = code == 1  # `b <- a` is a -> b
-    x, y = pairs.left, pairs.right
-    if both.any():  # a bidirected edge is stored as (smaller, larger)
-        rows = np.flatnonzero(both).tolist()
-        swap[rows] = np.fromiter(map(operator.lt, map(y.__getitem__, rows),
-                                     map(x.__getitem__, rows)), bool, len(rows))
-    sources, targets = list(x), list(y)
-    turned = np.flatnonzero(swap).tolist()  # usually few: set those rows in C, by `map`
-    deque(map(sources.__setitem__, turned, map(y.__getitem__, turned)), maxlen=0)
-    deque(map(targets.__setitem__, turned, map(x.__getitem__, turned)), maxlen=0)
     later = both[order]
-    return _Edges(sources, targets, both, pairs.spans,
-                  np.concatenate([order[~later], order[later]]).tolist())
+    edges = _Edges(sources, targets, both, spans,
+                   np.concatenate([order[~later], order[later]]).tolist())
+    edges.ids = (ids[0], ids[1])
+    return edges
+
+
+def _stored(np: Any, left: list[str], right: list[str], code: Any
+            ) -> tuple[list[str], list[str], Any]:
+    """Sources and targets as the model stores them (`b <- a` is a -> b; a bidirected edge
+    goes from the smaller name), and which pairs were turned."""
+    swap = code == 1
+    both = np.flatnonzero(code == 2).tolist()
+    if both:
+        swap[both] = np.fromiter(map(operator.lt, map(right.__getitem__, both),
+                                     map(left.__getitem__, both)), bool, len(both))
+    sources, targets = list(left), list(right)
+    turned = np.flatnonzero(swap).tolist()  # usually few: set those rows in C, by `map`
+    deque(map(sources.__setitem__, turned, map(right.__getitem__, turned)), maxlen=0)
+    deque(map(targets.__setitem__, turned, map(left.__getitem__, turned)), maxlen=0)
+    return sources, targets, swap
+
+
+def _quick_pairs(lookup: Lookup, quick: Quick, path: str | None, text: str
+                 ) -> tuple[list[Any], list[Span], list[str], list[str]]:
+    """The ids of `quick`'s pairs' sources and targets (as `_stored` turns them; -1 for a
+    piece that is no declared name), its pairs' spans and the sources and targets (a piece
+    longer than every name cut after the longest, which keeps the character that shows it
+    is not one: `_edges_checked` asks for a second reading then)."""
+    import numpy as np
+
+    # Why the pieces' own strings, made in C by `tolist`, and not the declared ones: fetching
+    # a name by id touches 100,000 strings in random order (five times slower).
+    if lookup.table is not None:
+        left, right = (quick.column(np, side, lookup.width) for side in (False, True))
+        found = [lookup.rows(left), lookup.rows(right)]
+        # numpy orders strings by code points, as Python does (no NUL here: `Quick`)
+        swap = (quick.code == 1) | ((quick.code == 2) & (right < left))
+        sources = np.where(swap, right, left).tolist()
+        targets = np.where(swap, left, right).tolist()
+    else:
+        left_names, right_names = quick.strings(text, False), quick.strings(text, True)
+        found = [lookup.strings(left_names), lookup.strings(right_names)]
+        sources, targets, swap = _stored(np, left_names, right_names, quick.code)
+    found = [np.where(swap, found[1], found[0]), np.where(swap, found[0], found[1])]
+    at = quick.line.tolist()
+    spans = list(map(_new, repeat(Span), zip(
+        repeat(path), at, quick.first.tolist(), at, quick.last.tolist())))
+    return found, spans, sources, targets
 
 
 def _line_terms(tokens: Any, line: str, start: int, end: int
@@ -366,13 +428,20 @@ def _bulk_variables(path: str | None, nums: list[int], vname: Sequence[str],
     return out, columns
 
 
-def _lane_variables(path: str | None, lanes: Lanes, declared: _Declared) -> _Declared:
-    """`declared` with the variables of the `var` and `latent` lanes, all in line order."""
+def _lane_variables(path: str | None, lanes: Lanes, declared: _Declared, quick: Quick | None
+                    ) -> _Declared:
+    """`declared` with the variables of the `var` and `latent` lanes (and `quick`'s `var`
+    lines), all in line order."""
     rows, columns = declared
-    names = lanes.var_names
-    lines = lanes.var_at
-    observed = _variables(path, lines, names,
-                          map(_TYPES.__getitem__, lanes.var_types),
+    names, lines, types = lanes.var_names, lanes.var_at, lanes.var_types
+    if quick is not None and quick.var_at:
+        if lines:  # both in line order: the sort merges two runs
+            runs = sorted(chain(zip(lines, names, types, strict=True), zip(
+                quick.var_at, quick.var_names, quick.var_types, strict=True)), key=itemgetter(0))
+            lines, names, types = (list(map(itemgetter(k), runs)) for k in range(3))
+        else:
+            lines, names, types = quick.var_at, quick.var_names, quick.var_types
+    observed = _variables(path, lines, names, map(_TYPES.__getitem__, types),
                           repeat(None), repeat(None), latent=False, invariant=repeat(False))
     found: list[Iterator[tuple[int, str, Variable]]] = [
         zip(lines, names, observed, strict=True)]
@@ -428,7 +497,8 @@ def _objects(cls: Any, n: int, columns: dict[str, Any]) -> list[Any]:
 
 
 def _resolve(text: str, path: str | None, check_files: bool, statements: Any,
-             declared: _Declared, edges: _Edges, plain: str | None) -> Model | None:
+             declared: _Declared, pairs: Pairs, quick: Quick | None, plain: str | None
+             ) -> Model | None:
     """The resolver's own methods on the grammar's statements, the bulk checks on the rest.
 
     `plain` (the plain-name pattern) when the lanes took lines: their names were split at
@@ -455,7 +525,9 @@ def _resolve(text: str, path: str | None, check_files: bool, statements: Any,
     if len(set(columns)) != len(columns):  # E221
         return None
     resolver.variables = variables
-    if not _edges_checked(text, variables, edges, plain, {name for _, name, _ in exact}):
+    edges = _edges_checked(text, path, variables, pairs, quick, plain,
+                           {name for _, name, _ in exact})
+    if edges is None:
         return None
     queries = resolver._queries([s for s in statements if isinstance(s, QueryStmt)])
     layout = resolver._layout([s for s in statements if isinstance(s, LayoutStmt)])
@@ -469,11 +541,12 @@ def _resolve(text: str, path: str | None, check_files: bool, statements: Any,
                  source=text, layout=layout)
 
 
-def _edges_checked(text: str, variables: dict[str, Variable], edges: _Edges,
-                   plain: str | None, parsed: set[str]) -> bool:
-    """`causal_dsl.parse_columns.edges_ok` on the edges; a name unknown there is E201 when it
-    is a plain name, else a lane's mistake (`_Retry`: e.g. ``{a,b} -> c`` split as three).
-    `parsed`: the names the grammar declared (the others are plain: an expression read them)."""
+def _edges_checked(text: str, path: str | None, variables: dict[str, Variable], pairs: Pairs,
+                   quick: Quick | None, plain: str | None, parsed: set[str]) -> _Edges | None:
+    """The edges (`_arrows`) when `causal_dsl.parse_columns.edges_ok` finds no problem, else
+    None; a name unknown there is E201 when it is a plain name, else a lane's mistake
+    (`_Retry`: e.g. ``{a,b} -> c`` split as three). `parsed`: the names the grammar declared
+    (the others are plain: an expression read them)."""
     import numpy as np
 
     names = list(variables)
@@ -481,14 +554,17 @@ def _edges_checked(text: str, variables: dict[str, Variable], edges: _Edges,
     odd: set[str] = set()
     if pattern is not None:  # another shape of name never matches a lane's piece
         odd = {n for n in parsed if not pattern.fullmatch(n)}
-    columns = (edges.sources, edges.targets)
-    ok = edges_ok(np, names, *columns, edges.both, nul_free="\0" not in text,
-                  excluded=[i for i, n in enumerate(names) if n in odd] if odd else ())
-    if ok is None and pattern is not None:
-        unknown = set(chain.from_iterable(columns)).difference(set(names) - odd)
-        if not all(map(pattern.fullmatch, unknown)):
-            raise _Retry
-    return bool(ok)
+    excluded = [i for i, n in enumerate(names) if n in odd] if odd else []
+    edges = _arrows(names, Lookup(np, names, "\0" not in text), pairs, quick, path, text,
+                    excluded)
+    sources, targets = edges.ids
+    if (sources < 0).any() or (targets < 0).any():
+        if pattern is not None:
+            unknown = set(chain(edges.sources, edges.targets)).difference(set(names) - odd)
+            if not all(map(pattern.fullmatch, unknown)):
+                raise _Retry
+        return None
+    return edges if edges_ok(np, len(names), sources, targets, edges.both) else None
 
 
 __all__ = ["fast_model"]

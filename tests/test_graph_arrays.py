@@ -17,7 +17,7 @@ import causal_dsl.graph.separators as sep
 from causal_dsl.graph import CausalGraph
 from causal_dsl.graph.adjustment import problem
 from causal_dsl.graph.arrays import EdgeArrays, distances_np
-from causal_dsl.graph.mincut import min_vertex_cut, min_vertex_cut_np
+from causal_dsl.graph.mincut import boundary_is_minimum, min_vertex_cut, min_vertex_cut_np
 from causal_dsl.graph.pathsearch import _distances
 from causal_dsl.identify import identify_report
 
@@ -123,6 +123,49 @@ def test_minimum_cut_in_the_backdoor_graph_matches_the_plain_one(
         plain = min_vertex_cut(s)
         assert min_vertex_cut_np(s) == plain  # Dinic
         assert min_vertex_cut_np(s, bound=1) == plain  # Edmonds-Karp: the same source side
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_disjoint_paths_certify_the_boundary_only_when_it_is_the_flow_cut(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `boundary_is_minimum` lets `smallest` skip the flow: it may say True only when the
+    # X-side boundary is the cut the flow returns, and must say False when a smaller cut exists
+    monkeypatch.setattr(sep, "FAST_MIN", 0)
+    monkeypatch.setattr(sep, "SMALL_REGION", 0)
+    g = _graph(seed, 40 + seed % 3 * 10)
+    rng = random.Random(seed)
+    observed = sorted(g.observed)
+    said = {True: 0, False: 0}
+    for _ in range(6):
+        t, y = sorted(rng.sample(observed, 2), key=g.variables.index)
+        s = problem(g, t, y).separation()
+        if not s.exists():
+            continue
+        boundary = s._from_x()[1]
+        plain = min_vertex_cut(s)
+        certified = boundary_is_minimum(s, boundary)
+        said[certified] += 1
+        if certified:
+            assert plain == sorted(boundary)
+        if len(plain) < len(boundary):
+            assert not certified
+        assert s.smallest() == sorted(set(plain) | set(s.include))
+    assert sum(said.values()) > 0
+
+
+def test_a_boundary_wider_than_the_cut_behind_it_is_not_certified(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # t's neighbours b1, b2 both lead to y only through c: the boundary {b1, b2} is a
+    # separator, but {c} is the minimum cut
+    monkeypatch.setattr(sep, "FAST_MIN", 0)
+    monkeypatch.setattr(sep, "SMALL_REGION", 0)
+    g = CausalGraph(["b1", "b2", "t", "c", "y"],
+                    [("b1", "t"), ("b2", "t"), ("c", "b1"), ("c", "b2"), ("c", "y")])
+    s = problem(g, "t", "y").separation()
+    assert s.arcs is not None and s._from_x()[1] == [0, 1]
+    assert not boundary_is_minimum(s, [0, 1])
+    assert boundary_is_minimum(s, [3])  # c alone: one path t - b1 - c - y through it
+    assert s.smallest() == [3] == min_vertex_cut(s)
 
 
 STUDY = """var a: binary

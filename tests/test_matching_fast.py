@@ -182,3 +182,31 @@ def test_stable_argsort_is_the_stable_order(kind: str) -> None:
     }[kind]
     for v in cases:
         np.testing.assert_array_equal(nb.stable_argsort(v), np.argsort(v, kind="stable"))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_standardised_cross_and_one_pass_evaluation_are_the_direct_formulas(weighted: bool
+                                                                            ) -> None:
+    """The Hessian blocks (intercept row from the √w-scaled buffer) and the one-pass
+    likelihood + score of a Newton step equal the textbook matrices on the whole design."""
+    rng = np.random.default_rng(11)
+    n = max(pr.MOMENT_CHUNK, pr.EVAL_ROWS) * 2 + 7  # several blocks and a ragged last one
+    x = rng.normal(size=(n, 3)) * [1, 20, 0.5] + [0, 300, -2]
+    d = (rng.uniform(size=n) < 0.4).astype(float)
+    w = rng.uniform(0.2, 3.0, size=n) if weighted else None
+    mu, sc = x.mean(axis=0), x.std(axis=0)
+    z = np.column_stack([np.ones(n), (x - mu) / sc])
+    r = rng.normal(size=n)
+    wv = np.ones(n) if w is None else w
+    h, g = pr.standardised_cross(x, mu, sc, w, r)
+    np.testing.assert_allclose(h, z.T @ (z * wv[:, None]), rtol=1e-11, atol=1e-8)
+    np.testing.assert_allclose(g, z.T @ r, rtol=1e-10, atol=1e-8)
+    b = np.array([0.2, -0.5, 0.3, 0.1])
+    point = pr._Point.empty(n)
+    ll, score = point.evaluate(x, d, w, mu, sc, b)
+    eta = z @ b
+    p = special.expit(eta)
+    np.testing.assert_allclose(point.eta, eta, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(point.p, p, rtol=1e-12)
+    assert ll == pytest.approx(float(wv @ (d * eta - np.logaddexp(0.0, eta))), rel=1e-12)
+    np.testing.assert_allclose(score, z.T @ (wv * (d - p)), rtol=1e-10, atol=1e-8)

@@ -384,3 +384,94 @@ def test_lanes_take_a_large_study_in_one_reading(monkeypatch: pytest.MonkeyPatch
     assert fast_model(text, "s.causal", check_files=False) is not None
     assert readings == [True]
     assert parsed == [3]  # study, data, query
+
+
+# --- the byte lanes (`causal_dsl.parse_columns.Quick`) ----------------------------------------
+@pytest.mark.parametrize("line, pairs, var", [
+    ("a -> b", 1, False), ("b <- a", 1, False), ("a <-> b", 1, False),
+    ("a -> b -> c", 2, False), ("a <- b <-> c", 2, False), ("{a, b} -> c", 2, False),
+    ("c <- {a, b}", 2, False), ("var x: binary", 0, True), ("var x: ordinal", 0, True),
+    # not taken: left to `Lanes` and the expressions
+    ("", 0, False), (" ", 0, False), ("a  -> b", 0, False), ("a -> b  # c", 0, False),
+    ("a->b", 0, False), (" -> b", 0, False), ("a -> ", 0, False), ("a --> b", 0, False),
+    ("a >- b", 0, False), ("a <-< b", 0, False), ("a - b", 0, False), ("a -> b ->", 0, False),
+    ("a ->  -> c", 0, False), ("{, b} -> c", 0, False), ("{a, } -> c", 0, False),
+    ("{a b} -> c", 0, False), ("a -> {b c}", 0, False), ("a -> {, c}", 0, False),
+    ("{a, b} -> {c, d}", 0, False), ("var x: Binary", 0, False), ("var x: binaryy", 0, False),
+    ("var x: bin", 0, False), ("var : binary", 0, False), ("vax x: binary", 0, False),
+    ("var x binary:", 0, False), ("latent x", 0, False), ("a\t-> b", 0, False),
+])
+def test_quick_takes_each_line(line: str, pairs: int, var: bool) -> None:
+    import numpy as np
+
+    from causal_dsl.parse_columns import Quick
+    from causal_dsl.parse_fast import _TYPE_ORDER
+
+    for text in (line, f"x\n{line}\n", f"{line}\n"):
+        quick = Quick(np, text, _TYPE_ORDER)
+        at = text.split("\n").index(line)
+        assert quick.line.size == pairs and (quick.line == at + 1).all()
+        assert quick.var_at == ([at + 1] if var else [])
+        taken = bool(pairs) or var
+        assert (at in quick.others) != taken
+        assert quick.lines(text) == [s if i in quick.others else ""
+                                     for i, s in enumerate(text.split("\n"))]
+
+
+QUICK_TEXTS = [
+    DECLARED + "a -> b\nc <- b\na <-> c\nu -> a -> c\nu <-> b <- a\n",
+    DECLARED + "{a, b} -> c\nu -> {a, b}\n{u, a} <-> b\nc <- {a, u}\nb <-> {a, c}\n",
+    DECLARED + "b <-> a\nc <- {b, a}\n{c, b} <-> a\n",  # bidirected: from the smaller name
+    DECLARED + "a -> b\n" + "a -> b\n",  # E204
+    DECLARED + "a -> a\n", DECLARED + "a -> b\nb -> a\n", DECLARED + "a -> b\nb -> c\nc -> a\n",
+    DECLARED + "a -> zz\n", DECLARED + "zz -> a\n",  # E201: an unknown plain name
+    DECLARED + "a -> bcdefghijk\n",  # unknown and longer than every name (cut)
+    DECLARED + "a -> b#c\n", DECLARED + "a -> b# c\n", DECLARED + "a -> `b`\n",
+    DECLARED + "{a,b} -> c\n", DECLARED + "a -> b\t\n", DECLARED + "a -> b\f\n",
+    "var `data`: binary\nvar b: count\nb -> data\n", "latent for\nvar b: count\nfor -> b\n",
+    "var x: binary\nvar x: count\n", "var x: binary\nlatent y\nvar y: count\nx -> y\n",
+    "var x.1: binary\nvar _y: count\nx.1 -> _y\n", "var x:: binary\n",
+    'var x: binary\nvar y: count as "x"\nx -> y\n',  # E221: one data column twice
+    "study \"S\"\nvar x: binary\nvar y: count\nx -> y\nquery q: ate(x -> y)\n",
+    "var x: binary\nvar y: count\nx -> y",  # no final newline
+    "",
+]
+
+
+@pytest.mark.parametrize("text", QUICK_TEXTS)
+def test_quick_against_the_exact_path(text: str) -> None:
+    """Each text with the byte lanes (ASCII) and without them (a non-ASCII comment)."""
+    check(text, "s.causal")
+    check(text + "# é\n", "s.causal")
+    check("# é\n" + text, "s.causal")
+
+
+def test_quick_takes_the_large_study(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmark's study: the byte lanes take its plain arrows and `var` lines, so that
+    `Lanes` splits only the rest; the same model as with `Lanes` alone."""
+    import importlib.util
+    from pathlib import Path
+
+    import causal_dsl.parse_columns as parse_columns
+
+    where = Path(__file__).resolve().parent.parent / "benchmarks" / "parse.py"
+    spec = importlib.util.spec_from_file_location("benchmark_parse", where)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    text = bench.generate(300, 900)
+    split: list[int] = []
+    real = parse_columns.Lanes._classify
+
+    def counted(self: Any, lines: list[str], types: Any, at: Any) -> None:
+        split.append(len(lines) if at is None else len(at))
+        real(self, lines, types, at)
+
+    monkeypatch.setattr(parse_columns.Lanes, "_classify", counted)
+    fast = fast_model(text, "s.causal", check_files=False)
+    assert fast is not None and len(fast.edges) == 900
+    assert split[0] < text.count("\n") // 4  # most lines never split
+    slow = fast_model(text + "# é\n", "s.causal", check_files=False)  # `Lanes` alone
+    assert slow is not None
+    assert dump(slow)[:3] + dump(slow)[4:] == dump(fast)[:3] + dump(fast)[4:]  # not the source
+    check(text, "s.causal")

@@ -154,6 +154,27 @@ class Csr:
         out[order] = True
         return out[:n] if entered is None else out[:n] & entered
 
+    def tree(self, start: int, enterable: np.ndarray) -> np.ndarray:
+        """The breadth-first tree from `start` over the nodes `enterable` marks: the
+        predecessor of each node reached (-1 for `start` and for a node not reached), so a
+        path to any reached node is read back from it. A node not enterable may be reached
+        but is never expanded; its predecessor is then reported (callers ask only about
+        enterable nodes)."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import breadth_first_order
+
+        n, m = self.n_nodes, self.m
+        expand = enterable.copy()
+        expand[start] = True
+        indices = np.empty(m, dtype=np.int32)  # head + (dead end - head) out of a node not
+        np.multiply(self.gap, (~expand).take(self.rows), out=indices)  # expanded
+        indices += self.indices[:m]
+        indptr = self.indptr
+        indptr[n + 1] = indptr[n + 2] = m
+        graph = csr_matrix((self.ones[:m], indices, indptr), shape=(n + 2, n + 2))
+        _, pred = breadth_first_order(graph, start, directed=True, return_predecessors=True)
+        return np.where(pred[:n] < 0, -1, pred[:n])
+
 
 class EdgeArrays(tuple[np.ndarray, np.ndarray]):
     """All edges of a DAG as two arrays ``(src, dst)``, parents and children, plus the

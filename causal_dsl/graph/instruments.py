@@ -98,8 +98,8 @@ def find_instruments(g: CausalGraph, treatment: str, outcome: str,
                 break
             continue
         checks -= 1
-        if small is None:
-            small = (full_edges is None or sep.closure_small((y,), p.pa, n) is not None,
+        if small is None:  # An(y) in the backdoor graph lies inside An(y): small if that is
+            small = (full_edges is None or not p.large,
                      full_edges is None or sep.closure_small((t,), g._pa, n) is not None)
         small_y, small_t = small
         allowed[v] = 0  # the instrument is not part of its own conditioning set
@@ -125,9 +125,16 @@ def find_instruments(g: CausalGraph, treatment: str, outcome: str,
 
 def _relevant(g: CausalGraph, v: int, t: int, w: list[int], edges: sep.Edges | None,
               try_small: bool) -> bool:
-    """Is the candidate `v` d-connected to the treatment given a non-empty `w`?"""
-    return bool(w) and not sep.d_separated((v,), (t,), sep.mask(g.n, w), g._pa, g._ch, g.n,
-                                           edges, try_small)
+    """Is the candidate `v` d-connected to the treatment given a non-empty `w`? A parent or
+    child of the treatment is, given any set holding neither of them (the edge is a path
+    with no inner node): no search (issue 16: the nearest candidates, checked first, are
+    often such neighbours; `sep.d_separated` also tries a short open path first)."""
+    if not w:
+        return False
+    if (v in g._pa[t] or v in g._ch[t]) and v not in w and t not in w:
+        return True
+    return not sep.d_separated((v,), (t,), sep.mask(g.n, w), g._pa, g._ch, g.n, edges,
+                               try_small)
 
 
 def treks(v: int, edges: sep.Edges, n: int) -> np.ndarray:

@@ -49,7 +49,7 @@ from .arrays import (  # noqa: F401  (re-exported: the engine's modules reach th
     mask,
     reach_np,
 )
-from .mincut import min_vertex_cut, min_vertex_cut_np
+from .mincut import boundary_is_minimum, min_vertex_cut, min_vertex_cut_np
 
 Adj = Sequence[Sequence[int]]
 # From this many nodes on, searches run vectorised (numpy + scipy's compiled breadth-first
@@ -169,6 +169,8 @@ def d_separated(xs: Iterable[int], ys: Iterable[int], given: bytearray, pa: Adj,
     ``try_small=False``: the caller knows that set is not small (skip the attempt)."""
     xs, ys = list(xs), list(ys)
     if edges is not None and n >= FAST_MIN:
+        if open_trek(xs, ys, given, pa, ch):
+            return False
         anc = closure_small((*xs, *ys, *_ones(given)), pa, n) if try_small else None
         if anc is not None:
             seen, _ = moral_search(pa, ch, n, anc, xs, bytearray(n), given)
@@ -179,6 +181,43 @@ def d_separated(xs: Iterable[int], ys: Iterable[int], given: bytearray, pa: Adj,
     else:
         reach = dconnected(xs, given, pa, ch, n)
     return not any(reach[y] for y in ys)
+
+
+# Node visits of the quick search for a path without a collider (`open_trek`).
+TREK_STEPS = 256
+
+
+def open_trek(xs: Iterable[int], ys: Iterable[int], given: bytearray, pa: Adj, ch: Adj
+              ) -> bool:
+    """Does a path without a collider, none of its inner nodes in `given`, join xs and ys
+    (a y in `given` excepted)? Then they are d-connected given it. A Bayes-ball search that
+    never passes a collider (so it needs no ancestors of `given`), cut after `TREK_STEPS`
+    visits: True proves the connection, False proves nothing. On a large graph
+    `d_separated` asks it first (issue 16): a connection near the sources, as for an
+    instrument candidate next to the treatment or a set missing one member, is found within
+    a few steps instead of a search over the whole graph."""
+    sources = set(xs)
+    targets = {y for y in ys if not given[y]}
+    seen_up, seen_down = set(sources), set()
+    stack: list[tuple[int, bool]] = [(x, True) for x in sources]  # arrived against an arrow?
+    steps = 0
+    while stack and steps < TREK_STEPS:
+        u, up = stack.pop()
+        steps += 1
+        if u in targets:
+            return True
+        if given[u] and u not in sources:
+            continue
+        if up:  # from a child (or a source): on to the parents, and to the children
+            for q in pa[u]:
+                if q not in seen_up:
+                    seen_up.add(q)
+                    stack.append((q, True))
+        for c in ch[u]:  # along the arrows: a collider further on is never passed
+            if c not in seen_down:
+                seen_down.add(c)
+                stack.append((c, False))
+    return False
 
 
 def dconnected_np(sources: Iterable[int], given: bytearray,
@@ -381,8 +420,23 @@ class SeparationProblem:
         candidates it touched (the X-side boundary). Searched once; callers only read it."""
         found = self._passes.get("x")
         if found is None:
-            found = self._passes["x"] = self._search(self.xs, self.cand)
+            found = self._passes["x"] = self._search_near(self.xs, self.cand)
         return found
+
+    def _search_near(self, starts: Iterable[int], blocked: bytearray
+                     ) -> tuple[bytearray, list[int]]:
+        """`_search` for a search expected to stop near its starts (X usually meets
+        candidates within a few nodes): on a large graph a plain search is tried first and
+        the vectorised one, O(all edges), runs only when the plain one spreads past the
+        limit (issue 16). Both reach the same nodes (one-parent hubs aside: dead ends) and
+        the same boundary, given sorted."""
+        if self.arcs is not None:
+            limit = min(SMALL_REGION, FAST_MIN, max(self.n // 16, 64)) + 1
+            found = _moral_search(self.pa, self.ch, self.n, self.in_a, starts, blocked,
+                                  self.removed, None, limit)
+            if found is not None:
+                return found[0], sorted(found[1])
+        return self._search(starts, blocked)
 
     def _from_y(self) -> tuple[bytearray, list[int]]:
         """The search from Y that stops at the X-side boundary (FINDMINSEP's second pass):
@@ -513,8 +567,15 @@ class SeparationProblem:
             return None
         if self.arcs is None:
             cut = min_vertex_cut(self)
-        else:  # the minimal separator's candidates are a cut: the flow is at most their number
-            cut = min_vertex_cut_np(self, len(self._from_y()[1]))
+        else:
+            # the X-side boundary is the answer when disjoint paths show it is a minimum cut
+            # (usually: then no flow is run); the minimal separator (inside the boundary) is
+            # a cut, so the flow is at most its size
+            near_x, bound = self._from_x()[1], len(self._from_y()[1])
+            if bound == len(near_x) and boundary_is_minimum(self, near_x):
+                cut = near_x
+            else:
+                cut = min_vertex_cut_np(self, bound)
         return sorted(set(cut) | set(self.include))
 
 
