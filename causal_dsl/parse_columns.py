@@ -332,9 +332,22 @@ class Quick:
         var = var[kind >= 0]
         taken[lines[var]] = True
         self.var_at: list[int] = (lines[var] + 1).tolist()
-        self.var_names: list[str] = list(map(text.__getitem__, map(
-            slice, cuts[1][var].tolist(), (stops[1][var] - 1).tolist())))
+        self.var_names: list[str] = self._pieces(np, text, cuts[1][var], stops[1][var] - 1)
         self.var_types: list[str] = list(map(list(types).__getitem__, kind[kind >= 0].tolist()))
+
+    def _pieces(self, np: Any, text: str, start: Any, stop: Any) -> list[str]:
+        """The strings ``text[start:stop]`` (each non-empty, no NUL in the text).
+
+        Why by rows of bytes made strings by `tolist` (which drops the NUL padding) when they
+        are short: a slice object and a slicing call a piece cost more (7 ms of 110 in `Quick`)."""
+        length = stop - start
+        width = int(length.max()) if length.size else 0
+        if not 0 < width <= 32:  # a long piece would make every row that wide
+            return list(map(text.__getitem__, map(slice, start.tolist(), stop.tolist())))
+        chars = self._rows(np, start, width)
+        chars = np.where(np.arange(width) < length[:, None], chars, 0)
+        out: list[str] = chars.view(f"S{width}").reshape(start.size).astype(f"U{width}").tolist()
+        return out
 
     def _rows(self, np: Any, start: Any, width: int) -> Any:
         """The `width` bytes from each of `start` (zeros past the end), one row each."""

@@ -519,29 +519,37 @@ def _resolve(text: str, path: str | None, check_files: bool, statements: Any,
         rows = sorted(chain(rows, exact), key=itemgetter(0))
         columns = columns + [v.data_column for _, _, v in exact if not v.latent]
     names, made = list(map(itemgetter(1), rows)), list(map(itemgetter(2), rows))
-    variables = dict(zip(names, made, strict=True))
-    if len(variables) != len(rows):  # E202
+    import numpy as np
+
+    # Why no dict of the names unless a query or layout line reads it: the lookup's table
+    # exists only when the names' hashes are distinct, so the names are too (E202 otherwise,
+    # which its dict finds); a dict of 100,000 new strings costs their hashes and a miss each.
+    lookup = Lookup(np, names, "\0" not in text)
+    if lookup.index is not None and len(lookup.index) != len(rows):  # E202
         return None
     if len(set(columns)) != len(columns):  # E221
         return None
-    resolver.variables = variables
-    edges = _edges_checked(text, path, variables, pairs, quick, plain,
+    edges = _edges_checked(text, path, names, lookup, pairs, quick, plain,
                            {name for _, name, _ in exact})
     if edges is None:
         return None
-    queries = resolver._queries([s for s in statements if isinstance(s, QueryStmt)])
-    layout = resolver._layout([s for s in statements if isinstance(s, LayoutStmt)])
+    asked = [s for s in statements if isinstance(s, QueryStmt)]
+    placed = [s for s in statements if isinstance(s, LayoutStmt)]
+    if asked or placed:
+        resolver.variables = dict(zip(names, made, strict=True))
+    queries = resolver._queries(asked)
+    layout = resolver._layout(placed)
     if resolver.sink.items:
         return None
     arrows = _objects(Edge, len(edges.sources), {
         "source": edges.sources, "target": edges.targets, "bidirected": edges.both.tolist(),
         "span": edges.spans})
-    return Model(title=title, data=data, variables=tuple(variables.values()),
+    return Model(title=title, data=data, variables=tuple(made),
                  edges=tuple(map(arrows.__getitem__, edges.order)), queries=queries, path=path,
                  source=text, layout=layout)
 
 
-def _edges_checked(text: str, path: str | None, variables: dict[str, Variable], pairs: Pairs,
+def _edges_checked(text: str, path: str | None, names: list[str], lookup: Lookup, pairs: Pairs,
                    quick: Quick | None, plain: str | None, parsed: set[str]) -> _Edges | None:
     """The edges (`_arrows`) when `causal_dsl.parse_columns.edges_ok` finds no problem, else
     None; a name unknown there is E201 when it is a plain name, else a lane's mistake
@@ -549,14 +557,12 @@ def _edges_checked(text: str, path: str | None, variables: dict[str, Variable], 
     (the others are plain: an expression read them)."""
     import numpy as np
 
-    names = list(variables)
     pattern = re.compile(plain) if plain is not None else None
     odd: set[str] = set()
     if pattern is not None:  # another shape of name never matches a lane's piece
         odd = {n for n in parsed if not pattern.fullmatch(n)}
     excluded = [i for i, n in enumerate(names) if n in odd] if odd else []
-    edges = _arrows(names, Lookup(np, names, "\0" not in text), pairs, quick, path, text,
-                    excluded)
+    edges = _arrows(names, lookup, pairs, quick, path, text, excluded)
     sources, targets = edges.ids
     if (sources < 0).any() or (targets < 0).any():
         if pattern is not None:

@@ -435,6 +435,14 @@ QUICK_TEXTS = [
     "study \"S\"\nvar x: binary\nvar y: count\nx -> y\nquery q: ate(x -> y)\n",
     "var x: binary\nvar y: count\nx -> y",  # no final newline
     "",
+    # E202 found by the lookup (distinct hashes) or by its dict (a name over 32 characters)
+    "var x: binary\nvar y: count\nlatent x\nx -> y\n",
+    "var " + "q" * 40 + ": binary\nvar y: count\nvar " + "q" * 40 + ": count\ny -> " + "q" * 40
+    + "\n",
+    "var " + "q" * 40 + ": binary\nvar y: count\ny -> " + "q" * 40 + "\n",
+    # a layout line and a query read the names' dict (made only for them)
+    "var x: binary\nvar y: count\nx -> y\nlayout x = (0.1, 0.2)\nlayout zz = (0.1, 0.2)\n",
+    "var x: binary\nvar y: count\nx -> y\nlayout x = (0.1, 0.2)\nquery q: ate(x -> y)\n",
 ]
 
 
