@@ -172,3 +172,25 @@ def test_syntax_problems_are_not_hidden_by_data(tmp_path: Path) -> None:
     assert {d.code for d in caught.value.diagnostics} <= {f"E1{n:02d}" for n in range(100)}
     out = _cli("check", str(path))
     assert out.returncode == 1 and "E404" not in out.stderr
+
+
+@pytest.mark.parametrize("values", [[0.5, -2.0, 3.25], [1e308, 1e308, -1.0],
+                                    [0.5, float("nan"), 2.0], [0.5, float("inf"), 2.0]])
+def test_finite_float_columns_skip_the_masks_with_the_same_answer(values: list[float]) -> None:
+    """A float64 column with every cell finite is returned as coded after one sum; a sum that
+    overflows, a NaN or an inf takes the general path: the same coded values either way, and
+    the infinite cell still reported."""
+    import numpy as np
+    import pandas as pd
+
+    from causal_dsl import parse
+    from causal_dsl.data import code_column
+
+    var = parse("var x: continuous\nvar y: continuous\nx -> y\n").variables[0]
+    raw = pd.Series(values, name="x")
+    coded, problems = code_column(var, raw, "t.csv")
+    general, general_problems = code_column(var, raw.astype(object), "t.csv")
+    np.testing.assert_array_equal(coded.to_numpy(), general.to_numpy(dtype=float))
+    assert coded.dtype == np.float64
+    assert [p.code for p in problems] == [p.code for p in general_problems]
+    assert bool(problems) == (float("inf") in values)
