@@ -191,16 +191,7 @@ class EngineData:
                 f"{_by(s, covariates)}) x")
         finally:
             eng.close()
-        g, bad = int(g or 0), int(bad or 0)
-        names = ", ".join(covariates)
-        # the sentences of `stratification_support`, word for word
-        if bad:
-            reason = (f"{bad} of {g} cells of {{{names}}} lack treated or controls: exact "
-                      "stratification would exclude them")
-        else:
-            reason = (f"every adjustment variable is discrete and each of the {g} cells of "
-                      f"{{{names}}} has treated and controls")
-        return Support(bad == 0, g, bad, reason)
+        return Support.of_cells(int(g or 0), int(bad or 0), covariates)
 
 
 def _by(s: columns.Sample, names: Sequence[str]) -> str:

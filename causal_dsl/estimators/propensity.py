@@ -94,9 +94,9 @@ def _probability(eta: np.ndarray, e: np.ndarray) -> np.ndarray:
     return np.where(eta >= 0, q, e * q)
 
 
-CHUNK = 65_536  # rows per block: the standardised design exists one block at a time
-MOMENT_CHUNK = 8_192  # rows per block of `design_moments` (split by arm: a block that stays
-# in the processor's cache is half as costly)
+CHUNK = 65_536  # rows per block of `column_moments`: no n x p temporary
+MOMENT_CHUNK = 8_192  # rows per block of `design_moments` and `standardised_cross` (a block
+# that stays in the processor's cache is half as costly)
 
 
 def _solve(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
@@ -255,16 +255,15 @@ EVAL_ROWS = 16_384  # rows per block of `_Point.evaluate` (the block is read twi
 
 @dataclass
 class _Point:
-    """η, e^−|η| and the probabilities at one coefficient vector, for every row: Newton's
-    current point, or the candidate it is tested against (two buffers, swapped on a step)."""
+    """η and the probabilities at one coefficient vector, for every row: Newton's current
+    point, or the candidate it is tested against (two buffers, swapped on a step)."""
 
     eta: np.ndarray
-    e: np.ndarray
     p: np.ndarray
 
     @classmethod
     def empty(cls, n: int) -> _Point:
-        return cls(np.empty(n), np.empty(n), np.empty(n))
+        return cls(np.empty(n), np.empty(n))
 
     def evaluate(self, x: np.ndarray, d: np.ndarray, w: np.ndarray | None, mu: np.ndarray,
                  sc: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
@@ -291,7 +290,6 @@ class _Point:
             wb = None if w is None else w[start:stop]
             ll_b, e = _loglik(eta, db, wb)
             ll += ll_b
-            self.e[start:stop] = e
             self.p[start:stop] = pb = _probability(eta, e)
             r = db - pb
             if wb is not None:

@@ -54,6 +54,18 @@ class Support:
     n_incomplete: int
     reason: str
 
+    @classmethod
+    def of_cells(cls, cells: int, incomplete: int, covariates: Sequence[str]) -> Support:
+        """The verdict and its sentence from the cell counts (in memory or in an engine)."""
+        names = ", ".join(covariates)
+        if incomplete:
+            reason = (f"{incomplete} of {cells} cells of {{{names}}} lack treated or controls: "
+                      "exact stratification would exclude them")
+        else:
+            reason = (f"every adjustment variable is discrete and each of the {cells} cells of "
+                      f"{{{names}}} has treated and controls")
+        return cls(incomplete == 0, cells, incomplete, reason)
+
 
 def cells(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Integer cell codes (one per row) and a label per cell (``"ward=a, sex=f"``)."""
@@ -94,14 +106,7 @@ def stratification_support(
     g = len(labels)
     n1 = np.bincount(codes, weights=d, minlength=g)
     n0 = np.bincount(codes, minlength=g) - n1
-    bad = int(((n1 == 0) | (n0 == 0)).sum())
-    if bad:
-        reason = (f"{bad} of {g} cells of {{{', '.join(covariates)}}} lack treated or controls: "
-                  "exact stratification would exclude them")
-    else:
-        reason = (f"every adjustment variable is discrete and each of the {g} cells of "
-                  f"{{{', '.join(covariates)}}} has treated and controls")
-    return Support(bad == 0, g, bad, reason)
+    return Support.of_cells(g, int(((n1 == 0) | (n0 == 0)).sum()), covariates)
 
 
 def _check_discrete(frame: pd.DataFrame, design: Design) -> None:
