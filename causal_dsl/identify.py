@@ -23,15 +23,13 @@ planner's question, answered by `fixed_effects_hint`.
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from . import display
+from . import collector, display
 from .errors import GraphError
 from .graph.adjustment import AdjustmentProblem, problem, recommend
 from .graph.core import CausalGraph
@@ -479,25 +477,6 @@ def _check_proposed(g: CausalGraph, p: AdjustmentProblem, query: Query,
 
 
 # --- the `causal identify` verb ---------------------------------------------------------------
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Keep Python's cycle collector off the objects that exist before the call (the parsed
-    study: about 10^5 of them on a 10,000-variable file) while it runs. The searches allocate
-    many short-lived containers, and each time enough have been allocated the collector
-    would walk every live object again (issue 16: about 60 ms of `causal identify` on that
-    file). `gc.freeze` is the standard library's way to do this; garbage is still freed by
-    reference counting and new cycles are still collected. Left alone when the host program
-    has frozen objects of its own (unfreezing would undo its freeze)."""
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def identify_report(model: Model, query: str | None = None, as_json: bool = False,
                     implications_shown: int = 50, *, graph: CausalGraph | None = None) -> str:
     """What ``causal identify FILE [--query NAME] [--format json]`` prints: each query's
@@ -505,7 +484,7 @@ def identify_report(model: Model, query: str | None = None, as_json: bool = Fals
     implications (long lists are cut, and the cut is reported)."""
     # an unknown name is the model's one error for it (E223), whatever the verb
     queries = [model.query(query)] if query is not None else list(model.queries)
-    with _collector_paused():
+    with collector.frozen():  # the parsed study stays out of the searches' collections
         return _report(model, queries, as_json, implications_shown, graph)
 
 

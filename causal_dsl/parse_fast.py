@@ -43,7 +43,6 @@ checks.
 from __future__ import annotations
 
 import functools
-import gc
 import operator
 import re
 from collections import deque
@@ -53,6 +52,7 @@ from itertools import chain, compress, repeat
 from operator import itemgetter
 from typing import Any
 
+from . import collector
 from .errors import Span
 from .model import Edge, Model, Variable, VarType
 from .parse_columns import CODE, Lanes, Lookup, Pairs, Quick, edges_ok, plain_names
@@ -145,16 +145,11 @@ def fast_model(text: object, path: str | None = None, *, check_files: bool = Tru
     # no reference cycle among them; with the cyclic collector on, every few hundred thousand
     # allocations trigger a pass over all of them (40% of the time at 100,000 variables).
     # Reference counting still frees everything; the collector is back on before returning.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         try:
             return _fast_model(text, path, check_files, lanes=True)
         except _Retry:  # e.g. `{a,b} -> c` or `var `q`: binary`: the expressions decide
             return _fast_model(text, path, check_files, lanes=False)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _fast_model(text: str, path: str | None, check_files: bool, lanes: bool) -> Model | None:

@@ -423,11 +423,13 @@ def estimate(
     seed: int | None = None,
     checked: bool = False,
     cross_check_rows: int | None = CROSS_CHECK_ROWS,
+    coded: dict[str, pd.Series] | None = None,
 ) -> QueryResult:
     """Plan and run one query on the bound data (or on `data`), on the given identification.
 
     A matching cross-check (of OLS) runs on a seeded subsample of `cross_check_rows` rows when
-    the sample is larger; None runs it on every row (see `_cross_check`)."""
+    the sample is larger; None runs it on every row (see `_cross_check`). `coded`: the columns
+    `check_data` already coded from `data` (`run` checks once for every query)."""
     if data is None and engines.wants_engine(study):  # DuckDB / Spark: causal_dsl.engines
         seed = DEFAULT_SEED if seed is None else seed
         ident = identification if identification is not None else identification_of(study, query)
@@ -438,7 +440,8 @@ def estimate(
             return pushed
         data, checked = engines.load_frame(study), False  # not pushed down: needed columns only
     frame = data if data is not None else load_data(study)
-    coded = None if checked else check_data(study, frame)  # coded once: prepare reuses it
+    if coded is None and not checked:
+        coded = check_data(study, frame)  # coded once: prepare reuses it
     seed = DEFAULT_SEED if seed is None else seed
     ident = identification if identification is not None else identification_of(study, query)
     p = plan(study, query, method=method, data=frame, identification=ident)
@@ -582,15 +585,14 @@ def run(
     chosen = [study.query(name) for name in wanted]  # E223 with "did you mean"
     engine = data is None and engines.wants_engine(study)  # checked in the engine, per query
     frame = data if data is not None or engine else load_data(study)
-    if frame is not None:
-        check_data(study, frame)
+    coded = check_data(study, frame) if frame is not None else None  # once, for every query
     results: list[QueryResult] = []
     failures: list[tuple[str, tuple[Diagnostic, ...]]] = []
     for q in chosen:
         try:
             ident = identification_of(study, q, graph=graph)
             results.append(estimate(study, q, identification=ident, data=frame, method=method,
-                                    seed=seed, checked=frame is not None,
+                                    seed=seed, checked=frame is not None, coded=coded,
                                     cross_check_rows=cross_check_rows))
         except CausalError as err:
             if not keep_going:

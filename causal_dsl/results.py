@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from . import display
+from . import display, distributions
 from .errors import CausalError, Diagnostic
 from .model import Model, Query
 from .plans import Plan
@@ -138,19 +138,15 @@ class Estimate:
     ) -> Estimate:
         effect = float(effect)
         se = float(se)
-        # scipy.special, not scipy.stats: the same functions without seconds of import time;
-        # imported here, so that the review verbs run in a core install (no scipy)
-        from scipy import special
-
         if df is not None and np.isfinite(df) and df > 0:
-            crit = float(special.stdtrit(df, 0.5 + level / 2))
-            tail = float(special.stdtr(df, -abs(effect) / se)) if se > 0 else float("nan")
+            crit = distributions.t_quantile(0.5 + level / 2, df)
+            p = distributions.t_two_sided(effect / se, df) if se > 0 else math.nan
         else:
-            crit = float(special.ndtri(0.5 + level / 2))
-            tail = float(special.ndtr(-abs(effect) / se)) if se > 0 else float("nan")
+            crit = distributions.normal_quantile(0.5 + level / 2)
+            p = math.erfc(abs(effect / se) / math.sqrt(2.0)) if se > 0 else math.nan
             df = None
-        ok = se > 0 and np.isfinite(se)
-        p = 2 * tail if ok else float("nan")
+        if not (se > 0 and np.isfinite(se)):
+            p = math.nan
         return Estimate(label, effect, se, effect - crit * se, effect + crit * se, p, int(n),
                         se_kind, df)
 

@@ -17,10 +17,9 @@ import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from lark import Lark, Token, Tree, UnexpectedToken
-
+from . import syntax_cache
 from .errors import Diagnostic, ParseError, Span
 from .syntax_errors import _diagnose, _lexical_error
 from .syntax_terms import TermBuilder, _number, _span, _unquote_string
@@ -48,6 +47,9 @@ from .syntax_tree import (
     VarStmt,
     WeightsClause,
 )
+
+if TYPE_CHECKING:
+    from lark import Lark, Token, UnexpectedToken
 
 MAX_CACHED_SHAPES = 4096
 
@@ -90,42 +92,66 @@ class _Grammar:
     the sequence of terminal types. The first line of each shape (e.g. ``NAME ARROW NAME``) is
     run through Lark's parser; its tree, with tokens replaced by their positions, is cached and
     reused for every later line of the same shape. A 40,000-line study has a handful of shapes.
+
+    The lexer's tables and the shapes are also kept on disk (`causal_dsl.syntax_cache`): a file
+    whose shapes have all been seen before is then parsed without importing Lark, which is
+    built only for a new shape or a line that does not parse.
     """
 
     def __init__(self) -> None:
-        self.lark = Lark(
-            grammar_path().read_text(encoding="utf-8"),
-            parser="lalr",
-            lexer="contextual",
-            maybe_placeholders=True,
-            cache=True,
-        )
+        self.text = grammar_path().read_text(encoding="utf-8")
+        self._lark: Lark | None = None
+        self.cache = syntax_cache.location(self.text)
+        rules = frozenset(n for n in dir(_ToSyntax) if not n.startswith("_"))
+        tables = syntax_cache.load(self.cache, rules) if self.cache is not None else None
+        self.dirty = tables is None  # something the file on disk lacks
+        self.tables = tables if tables is not None else self._derive()
+        self.keywords = self.tables.keywords
+        self.ignored = self.tables.ignored
+        self.blank_re = re.compile(f"(?:{self.tables.blank})?")
+        self.token_re = re.compile(self.tables.token)
+        self.shapes: dict[tuple[str, ...], Any] = {}
+
+    @property
+    def lark(self) -> Lark:
+        if self._lark is None:
+            from lark import Lark  # here: ~40 ms with what it imports, when a shape is new
+
+            self._lark = Lark(self.text, parser="lalr", lexer="contextual",
+                              maybe_placeholders=True, cache=True)
+        return self._lark
+
+    def _derive(self) -> syntax_cache.Tables:
+        """The lexer's tables, from Lark's terminals."""
         terminals = self.lark.terminals
         name_re = next(t for t in terminals if t.name == "NAME").pattern.to_regexp()
         # Keywords are the string terminals that a NAME also matches ("data", "var", ...):
         # like Lark's contextual lexer, a word is a keyword only where the parser takes one.
-        self.keywords: dict[str, str] = {
+        keywords: dict[str, str] = {
             t.pattern.value: t.name
             for t in terminals
             if t.pattern.type == "str" and re.fullmatch(name_re, t.pattern.value)
         }
-        lexed = [t for t in terminals if t.pattern.value not in self.keywords]
+        lexed = [t for t in terminals if t.pattern.value not in keywords]
         # Lark's own order for its basic lexer: priority, then longest possible match.
         lexed.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value),
                                   t.name))
-        self.ignored = frozenset(self.lark.lexer_conf.ignore)
+        ignored = frozenset(self.lark.lexer_conf.ignore)
         # Blanks between tokens are matched in front of each token rather than as tokens of
         # their own: half as many matches, and blanks are never reported anyway.
-        blanks = [t for t in lexed if t.name == "WS" and t.name in self.ignored]
+        blanks = [t for t in lexed if t.name == "WS" and t.name in ignored]
         blank = blanks[0].pattern.to_regexp() if blanks else "(?!)"
-        self.blank_re = re.compile(f"(?:{blank})?")
-        self.token_re = re.compile(
-            f"(?:{blank})?(?:"
-            + "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in lexed
-                       if t not in blanks)
-            + ")"
-        )
-        self.shapes: dict[tuple[str, ...], Any] = {}
+        token = (f"(?:{blank})?(?:"
+                 + "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in lexed
+                            if t not in blanks)
+                 + ")")
+        return syntax_cache.Tables(keywords, ignored, blank, token, {})
+
+    def persist(self) -> None:
+        """Write the tables and shapes to the cache file when it lacks some of them."""
+        if self.dirty and self.cache is not None:
+            syntax_cache.save(self.cache, self.tables)
+        self.dirty = False
 
     def parse_line(
         self, toks: list[_Tok], key: tuple[str, ...] | None = None
@@ -139,8 +165,13 @@ class _Grammar:
         if cached is None:
             if len(self.shapes) >= MAX_CACHED_SHAPES:  # a long-lived process fed varied text
                 self.shapes.clear()
-            template, types = self._parse_shape(toks)
-            cached = self.shapes[key] = (_compile(template), types)
+            stored = self.tables.shapes.get(key)
+            if stored is None:
+                stored = self._parse_shape(toks)
+                if len(self.tables.shapes) < syntax_cache.MAX_SHAPES:
+                    self.tables.shapes[key] = stored
+                    self.dirty = True
+            cached = self.shapes[key] = (_compile(stored[0]), stored[1])
         build, types = cached
         if types is not None:
             toks = [
@@ -150,6 +181,8 @@ class _Grammar:
         return build, toks
 
     def _parse_shape(self, toks: list[_Tok]) -> tuple[Any, tuple[str, ...] | None]:
+        from lark import Tree
+
         interactive = self.lark.parse_interactive("")
         last = toks[-1]
         end_of_line = _Tok("_NL", "\n", last.line, last.end_column, last.end_column + 1)
@@ -159,12 +192,14 @@ class _Grammar:
         statement = tree.children[0] if tree.children else None
         types = tuple(t.type for t in lark_tokens[:-1])
         changed = types != tuple(t.type for t in toks)
-        return _template(statement, index), (types if changed else None)
+        return _template(statement, index, Tree), (types if changed else None)
 
     def _feed(self, interactive: Any, toks: list[_Tok]) -> list[Token]:
         """Feed `toks` to the parser, telling keywords from names as the contextual lexer does.
         On a syntax error, attach a parser positioned just before the bad token so that the
         message can list exactly what the grammar takes there."""
+        from lark import Token, UnexpectedToken
+
         fed: list[Token] = []
         for tok in toks:
             kind = tok.type
@@ -192,13 +227,21 @@ class _Grammar:
         return set(interactive.accepts())
 
 
-def _template(tree: Any, index: dict[int, int]) -> Any:
+def _template(tree: Any, index: dict[int, int], tree_type: type[Any]) -> Any:
     """Lark's tree with each token replaced by its position in the line: (rule, children)."""
     if tree is None:
         return None
-    if isinstance(tree, Tree):
-        return (str(tree.data), tuple(_template(c, index) for c in tree.children))
+    if isinstance(tree, tree_type):
+        return (str(tree.data), tuple(_template(c, index, tree_type) for c in tree.children))
     return index[id(tree)]
+
+
+def _unexpected_token() -> type[UnexpectedToken]:
+    """Lark's exception for a token the grammar does not take, for an ``except`` clause: its
+    expression is evaluated only when an exception is raised, and only Lark raises one."""
+    from lark import UnexpectedToken
+
+    return UnexpectedToken
 
 
 @functools.cache
@@ -270,7 +313,7 @@ def parse_recovering(text: str, path: str | None = None
             if broken_line != line:
                 try:
                     expected = grammar.expected_after(line_toks)
-                except UnexpectedToken as error:
+                except _unexpected_token() as error:
                     diagnostics.append(_diagnose(error, source, path, line_toks))
                 else:
                     diagnostics.append(
@@ -301,6 +344,7 @@ def parse_recovering(text: str, path: str | None = None
             line_toks.append(_new(_Tok, (kind, value, line, column, column + len(value))))
             line_key.append(value if kind == "NAME" and value in keywords else kind)
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
+    grammar.persist()  # new shapes (or a first run) for the next process
     return SyntaxFile(path, text, tuple(statements), tuple(comments)), diagnostics
 
 
@@ -316,7 +360,7 @@ def _finish_line(
 ) -> None:
     try:
         build, toks = grammar.parse_line(toks, tuple(key))
-    except UnexpectedToken as error:
+    except _unexpected_token() as error:
         diagnostics.append(_diagnose(error, source, path, toks))
         return
     if build is not None:

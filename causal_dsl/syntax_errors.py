@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from lark import Token, UnexpectedToken
-
 from .errors import Diagnostic, Span, suggest
 from .model import METHOD_OPTIONS
 
 if TYPE_CHECKING:
+    from lark import Token, UnexpectedToken
+
     from .syntax import _Tok
 
 
@@ -217,6 +217,8 @@ def _accepted(error: UnexpectedToken) -> set[str]:
 
 
 def _previous_token(error: UnexpectedToken) -> Token | None:
+    from lark import Token  # here: Lark is imported only when a line does not parse
+
     state = getattr(error, "state", None)
     stack = getattr(state, "value_stack", None) if state is not None else None
     if stack:

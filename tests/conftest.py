@@ -14,3 +14,10 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# The parser's grammar cache (`causal_dsl.syntax_cache`) goes to a directory of this run, not to
+# the user's ~/.cache: the tests see a cold cache first, then the one they wrote.
+if "CAUSAL_DSL_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["CAUSAL_DSL_CACHE_DIR"] = tempfile.mkdtemp(prefix="causal-dsl-cache-")

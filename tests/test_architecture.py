@@ -22,10 +22,11 @@ PACKAGE = Path(causal_dsl.__file__).parent
 
 # The pipeline, bottom first. A prefix names a package and every module in it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "display", "files", "progress"),
+    ("errors", "display", "files", "progress", "distributions", "collector"),
     ("model",),
     ("syntax", "syntax_errors", "syntax_tree", "syntax_terms", "terms", "conditions",
      "resolve_engine", "resolve_options", "resolve", "parse_columns", "parse_fast", "recover",
+     "syntax_cache",
      "fmt", "dagitty"),
     ("graph",),
     ("identify",),

@@ -22,6 +22,26 @@ from causal_dsl.data import check_data, load_data
 from causal_dsl.errors import DataError
 
 
+@pytest.fixture(autouse=True)
+def _segments_for_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files here are small so that they can be many: the segment path takes them (a real
+    study's file below one segment goes to pandas whole; `test_a_small_file_goes_to_pandas`)."""
+    monkeypatch.setattr(csvsegments, "WHOLE_BELOW", 0)
+
+
+def test_a_small_file_goes_to_pandas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below one segment the segments gain nothing: pandas reads the file whole, same frame."""
+    path = tmp_path / "d.csv"
+    path.write_bytes(FILES["numbers"].encode())
+    monkeypatch.setattr(csvsegments, "WHOLE_BELOW", len(FILES["numbers"]) + 1)
+    assert _direct(path) is None
+    pd.testing.assert_frame_equal(tables.read_table(path), _whole(path), check_exact=True)
+    monkeypatch.setattr(csvsegments, "WHOLE_BELOW", len(FILES["numbers"]))
+    frame = _direct(path)
+    assert frame is not None
+    pd.testing.assert_frame_equal(frame, _whole(path), check_exact=True)
+
+
 def _rows(n: int, fmt: str) -> str:
     return "".join(fmt.format(i=i, h=i % 2, f=i / 8, m=i % 7) for i in range(n))
 

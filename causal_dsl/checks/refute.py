@@ -23,6 +23,7 @@ The checks, each seeded from one `numpy.random.Generator`:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import distributions
 from ..errors import Diagnostic, EstimationError
 from ..model import Model
 from ._design import fmt, kind, residualize, sample
@@ -172,12 +174,8 @@ def refute(frame: pd.DataFrame, treatment: str, outcome: str, covariates: Sequen
         raise EstimationError(Diagnostic(
             "E520", f"refutations need a finite estimate of {treatment} -> {outcome} "
             f"(got {est}, se {se})", None, help="check the estimate itself first"))
-    # here, not at the top: the package binds `refute` on import, and `causal run` (which
-    # never refutes) should not pay scipy.special's quarter of a second of import time
-    from scipy import special
-
     n, r = len(frame), max(2, int(replications))
-    z = float(special.ndtri(1 - alpha / 2))
+    z = distributions.normal_quantile(1 - alpha / 2)
     checks = []
 
     # placebo treatment
@@ -239,7 +237,7 @@ def refute(frame: pd.DataFrame, treatment: str, outcome: str, covariates: Sequen
             "cannot affect and the adjustment separates from it", est, None, None, 0, n))
     for v, pframe in placebo.items():
         pe, pse = estimator(pframe, treatment, v, covs)
-        p = float(2 * special.ndtr(-abs(pe / pse))) if pse > 0 else float("nan")
+        p = math.erfc(abs(pe / pse) / math.sqrt(2.0)) if pse > 0 else math.nan  # two-sided
         ok = bool(np.isfinite(p) and p >= alpha)
         checks.append(Refutation(
             f"placebo outcome {v}", ok,

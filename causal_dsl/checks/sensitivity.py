@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import distributions
 from ..errors import Diagnostic, EstimationError
 from ..model import Model
 from ._design import fmt, residualize
@@ -70,9 +71,7 @@ def robustness_value(t: float, dof: float, q: float = 1.0, alpha: float | None =
     fq = q * abs(t) / np.sqrt(dof)
     if alpha is None:
         return float(0.5 * (np.sqrt(fq**4 + 4 * fq**2) - fq**2))
-    from scipy import special  # here: a quarter of a second to import (OLS has it already)
-
-    f_crit = abs(float(special.stdtrit(dof - 1, alpha / 2))) / np.sqrt(dof - 1)
+    f_crit = abs(distributions.t_quantile(alpha / 2, dof - 1)) / np.sqrt(dof - 1)
     fqa = fq - f_crit
     if fqa <= 0:
         return 0.0
@@ -195,9 +194,7 @@ def _adjusted(estimate: float, se: float, dof: int, r2dz: float, r2yz: float, al
     bias = se * np.sqrt(dof) * np.sqrt(r2yz * r2dz / (1 - r2dz))
     est = float(np.sign(estimate) * (abs(estimate) - bias))
     new_se = float(np.sqrt((1 - r2yz) / (1 - r2dz)) * se * np.sqrt(dof / (dof - 1)))
-    from scipy import special  # here: see robustness_value
-
-    crit = abs(float(special.stdtrit(dof - 1, alpha / 2)))
+    crit = abs(distributions.t_quantile(alpha / 2, dof - 1))
     return est, new_se, est / new_se, float(est - crit * new_se), float(est + crit * new_se)
 
 
