@@ -188,7 +188,7 @@ def _room(rows: int, dtype: np.dtype, resident: int) -> np.ndarray:
     """A column of `rows` in its own anonymous mapping, of which the first `resident` rows are
     made resident at once: the kernel fills those pages in one call (``MADV_POPULATE_WRITE``,
     Linux 5.14) instead of one page fault per 4 kB as the rows are copied in — at 10⁷ rows × 22
-    columns, 430,000 faults and 1.3–4 s of system time, against 1.1–1.5 s. The rest of the
+    columns, 430,000 faults and 2.4–5.3 s of system time, against 1.2–2.1 s. The rest of the
     room becomes resident only if written (an estimate too large costs nothing). It asks for
     no transparent huge pages, whose compaction cost ~1.7 s of system time on this machine
     (numpy asks for them for any array over 4 MB)."""
