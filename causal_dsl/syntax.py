@@ -102,7 +102,8 @@ class _Grammar:
         self.text = grammar_path().read_text(encoding="utf-8")
         self._lark: Lark | None = None
         self.cache = syntax_cache.location(self.text)
-        rules = frozenset(n for n in dir(_ToSyntax) if not n.startswith("_"))
+        # the builder's rule methods: a template from the file may name only these
+        rules = frozenset(n for n in dir(_ToSyntax) if not n.startswith("_")) - {"build"}
         tables = syntax_cache.load(self.cache, rules) if self.cache is not None else None
         self.dirty = tables is None  # something the file on disk lacks
         self.tables = tables if tables is not None else self._derive()
