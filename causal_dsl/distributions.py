@@ -229,8 +229,8 @@ def t_cdf(t: float, df: float) -> float:
     >>> round(t_cdf(-2.0, 10), 12), t_cdf(math.inf, 3)
     (0.036694017385, 1.0)
     """
-    half = 0.5 * t_two_sided(t, df)
-    return half if t < 0 else 1.0 - half if t > 0 else 0.5 if t == 0 else math.nan
+    half = 0.5 * t_two_sided(t, df)  # ½ at t = 0, NaN for a NaN
+    return half if t < 0 else 1.0 - half
 
 
 def _log_density(t: float, df: float) -> float:

@@ -136,7 +136,7 @@ def build_report(
         failed = {name: CausalError(diags) for name, diags in run.failures}
     idents = {q.name: _identified(study, q, results.get(q.name)) for q in study.queries}
 
-    frame, data_note, data_error = (None, None, None) if run is not None else \
+    frame, coded, data_note, data_error = (None, None, None, None) if run is not None else \
         _data_for(study, estimate, data)
     if frame is not None:
         from .planner import estimate as estimate_query
@@ -149,7 +149,7 @@ def build_report(
             try:
                 results[q.name] = shareable_result(
                     estimate_query(study, q, identification=ident, data=frame, seed=seed,
-                                   checked=True), study)
+                                   checked=True, coded=coded), study)
             except CausalError as error:
                 failed[q.name] = error
 
@@ -229,25 +229,28 @@ def _identified(study: Study, q: Query, result: QueryResult | None
 
 
 def _data_for(study: Model, estimate: bool, data: pd.DataFrame | None
-              ) -> tuple[pd.DataFrame | None, str | None, CausalError | None]:
-    """(the checked data to estimate on or None, why there is none, the data's error)."""
+              ) -> tuple[pd.DataFrame | None, dict[str, pd.Series] | None, str | None,
+                         CausalError | None]:
+    """(the checked data to estimate on or None, its columns as `check_data` coded them, for
+    every query to reuse, why there is no data, the data's error)."""
     if not estimate:
-        return None, "Estimation was switched off (--no-estimate): identification only.", None
+        return None, None, ("Estimation was switched off (--no-estimate): identification "
+                            "only."), None
     if not study.queries:
-        return None, None, None
+        return None, None, None, None
     if data is not None:
-        return data, None, None
+        return data, None, None, None
     if study.data is None:
-        return None, ("No data is bound to this study (add a line such as data \"file.csv\"): "
-                      "identification only."), None
+        return None, None, ("No data is bound to this study (add a line such as data "
+                            "\"file.csv\"): identification only."), None
     from .data import check_data, load_data
 
     try:
         loaded = load_data(study)
-        check_data(study, loaded)
+        coded = check_data(study, loaded)
     except CausalError as error:
-        return None, "The data could not be used, so nothing was estimated.", error
-    return loaded, None, None  # only data that passed the checks is estimated on
+        return None, None, "The data could not be used, so nothing was estimated.", error
+    return loaded, coded, None, None  # only data that passed the checks is estimated on
 
 
 def _highlight_for(ident: Identification | CausalError | None) -> str:

@@ -138,15 +138,14 @@ class Estimate:
     ) -> Estimate:
         effect = float(effect)
         se = float(se)
+        ok = se > 0 and math.isfinite(se)
         if df is not None and np.isfinite(df) and df > 0:
             crit = distributions.t_quantile(0.5 + level / 2, df)
-            p = distributions.t_two_sided(effect / se, df) if se > 0 else math.nan
+            p = distributions.t_two_sided(effect / se, df) if ok else math.nan
         else:
             crit = distributions.normal_quantile(0.5 + level / 2)
-            p = math.erfc(abs(effect / se) / math.sqrt(2.0)) if se > 0 else math.nan
+            p = math.erfc(abs(effect / se) / math.sqrt(2.0)) if ok else math.nan
             df = None
-        if not (se > 0 and np.isfinite(se)):
-            p = math.nan
         return Estimate(label, effect, se, effect - crit * se, effect + crit * se, p, int(n),
                         se_kind, df)
 

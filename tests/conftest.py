@@ -18,6 +18,9 @@ if os.environ.get("CI"):
 # The parser's grammar cache (`causal_dsl.syntax_cache`) goes to a directory of this run, not to
 # the user's ~/.cache: the tests see a cold cache first, then the one they wrote.
 if "CAUSAL_DSL_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
     import tempfile
 
     os.environ["CAUSAL_DSL_CACHE_DIR"] = tempfile.mkdtemp(prefix="causal-dsl-cache-")
+    atexit.register(shutil.rmtree, os.environ["CAUSAL_DSL_CACHE_DIR"], ignore_errors=True)
